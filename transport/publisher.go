@@ -1,0 +1,101 @@
+package transport
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+)
+
+// Socket file names in Salt's sock_dir.
+const (
+	PublishPullFile    = "publish_pull.ipc"
+	EventPubFile       = "master_event_pub.ipc"
+	EventPullFile      = "master_event_pull.ipc"
+	DefaultPublishAddr = "tcp://0.0.0.0:4505"
+)
+
+// PublisherConfig configures a Publisher. Both addresses are required.
+type PublisherConfig struct {
+	Pull    string // where publishers push, e.g. ipc://<sock_dir>/publish_pull.ipc
+	Pub     string // where subscribers connect, e.g. tcp://0.0.0.0:4505
+	Options Options
+}
+
+// Publisher is a PULL socket whose messages go straight out of a PUB
+// socket, frames unchanged: a one-frame payload, or [topic][payload] as
+// Salt sends with zmq_filtering. The master's publish channel and its event
+// bus are both this shape.
+type Publisher struct {
+	pull     *Pull
+	pub      *Pub
+	pullAddr net.Addr
+	pubAddr  net.Addr
+}
+
+// NewPublisher binds both sockets (ipc socket files get mode 0600).
+func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
+	p := &Publisher{pull: NewPull(cfg.Options), pub: NewPub(cfg.Options)}
+	var err error
+	if p.pubAddr, err = p.pub.Listen(cfg.Pub); err == nil {
+		p.pullAddr, err = p.pull.Listen(cfg.Pull)
+	}
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// NewMasterPublisher is Salt's publish channel: PULL on
+// <sockDir>/publish_pull.ipc, PUB on pubAddr (tcp://0.0.0.0:4505 if empty).
+func NewMasterPublisher(sockDir, pubAddr string, opts Options) (*Publisher, error) {
+	if pubAddr == "" {
+		pubAddr = DefaultPublishAddr
+	}
+	return NewPublisher(PublisherConfig{
+		Pull:    "ipc://" + filepath.Join(sockDir, PublishPullFile),
+		Pub:     pubAddr,
+		Options: opts,
+	})
+}
+
+// NewEventPublisher is the master event bus: PULL on
+// <sockDir>/master_event_pull.ipc re-sent on PUB <sockDir>/master_event_pub.ipc,
+// so that any local process (Go, zmq4, libzmq) can fire and watch events.
+func NewEventPublisher(sockDir string, opts Options) (*Publisher, error) {
+	return NewPublisher(PublisherConfig{
+		Pull:    "ipc://" + filepath.Join(sockDir, EventPullFile),
+		Pub:     "ipc://" + filepath.Join(sockDir, EventPubFile),
+		Options: opts,
+	})
+}
+
+// PullAddr and PubAddr return the bound addresses.
+func (p *Publisher) PullAddr() net.Addr { return p.pullAddr }
+func (p *Publisher) PubAddr() net.Addr  { return p.pubAddr }
+
+// Subscribers returns the number of peers subscribed to the PUB side.
+func (p *Publisher) Subscribers() int { return p.pub.Subscribers() }
+
+// Serve forwards until ctx ends, then closes both sockets (queued messages
+// get the PUB's Linger to go out). It returns nil after a shutdown by ctx.
+func (p *Publisher) Serve(ctx context.Context) error {
+	defer p.close()
+	for {
+		m, err := p.pull.Recv(ctx)
+		if err == nil {
+			err = p.pub.Send(ctx, m)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func (p *Publisher) close() {
+	p.pull.Close()
+	p.pub.Close()
+}
