@@ -277,7 +277,9 @@ func TestPublisherFanOut(t *testing.T) {
 		defer s.Close()
 		ss = append(ss, s)
 	}
-	waitFor(t, "100 subscriptions", func() bool { return p.Subscribers() == subs })
+	if err := p.WaitSubscribers(ctx, subs); err != nil {
+		t.Fatal(err)
+	}
 
 	push := NewPush(testOptions)
 	defer push.Close()
@@ -336,7 +338,9 @@ func TestEventPublisher(t *testing.T) {
 	for _, s := range []*Sub{all, jobs} {
 		s.Dial("ipc://" + filepath.Join(dir, EventPubFile))
 	}
-	waitFor(t, "2 subscriptions", func() bool { return bus.Subscribers() == 2 })
+	if err := bus.WaitSubscribers(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
 
 	fire := NewPush(testOptions)
 	defer fire.Close()
@@ -421,7 +425,9 @@ func TestSubscriberPublisherRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	waitFor(t, "subscription", func() bool { return p.Subscribers() == 1 })
+	if err := p.WaitSubscribers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 	push.Send(ctx, msg("one"))
 	if m, err := s.Recv(ctx); err != nil || string(m[0]) != "one" {
 		t.Fatalf("before restart: %q, %v", m, err)
@@ -431,7 +437,9 @@ func TestSubscriberPublisherRestart(t *testing.T) {
 
 	p, push, stop = start()
 	defer stop()
-	waitFor(t, "resubscription", func() bool { return p.Subscribers() == 1 })
+	if err := p.WaitSubscribers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
 	push.Send(ctx, msg("two"))
 	if m, err := s.Recv(ctx); err != nil || string(m[0]) != "two" {
 		t.Fatalf("after restart: %q, %v", m, err)

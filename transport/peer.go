@@ -233,7 +233,7 @@ func (p *peer) writeLoop() {
 	for {
 		select {
 		case <-p.wake:
-			if err := p.flush(time.Time{}); err != nil {
+			if err := p.flush(); err != nil {
 				p.close(fmt.Errorf("writing: %w", err))
 				return
 			}
@@ -249,7 +249,7 @@ func (p *peer) writeLoop() {
 			return
 		case <-p.s.ctx.Done():
 			if opts.Linger > 0 {
-				p.flush(time.Now().Add(opts.Linger))
+				p.flush()
 			}
 			p.close(ErrClosed)
 			return
@@ -258,8 +258,9 @@ func (p *peer) writeLoop() {
 }
 
 // flush writes the queue in batches until it is empty. Each batch gets a
-// fresh write deadline (WriteTimeout from now) unless deadline is set.
-func (p *peer) flush(deadline time.Time) error {
+// fresh write deadline, WriteTimeout from now, or the linger deadline once
+// the socket is closing.
+func (p *peer) flush() error {
 	var bw *bufio.Writer
 	defer func() {
 		if bw != nil {
@@ -284,11 +285,7 @@ func (p *peer) flush(deadline time.Time) error {
 			bw = writerPool.Get().(*bufio.Writer)
 			bw.Reset(p.conn)
 		}
-		d := deadline
-		if d.IsZero() {
-			d = time.Now().Add(p.s.opts.WriteTimeout)
-		}
-		p.conn.SetWriteDeadline(d)
+		p.setWriteDeadline()
 		for i := range batch {
 			if err := writeMsg(bw, batch[i]); err != nil {
 				return err
@@ -307,6 +304,19 @@ func (p *peer) flush(deadline time.Time) error {
 		return nil
 	}
 	return bw.Flush()
+}
+
+func (p *peer) setWriteDeadline() {
+	d := time.Now().Add(p.s.opts.WriteTimeout).UnixNano()
+	if lu := p.s.lingerUntil.Load(); lu != 0 {
+		d = min(d, lu)
+	}
+	p.conn.SetWriteDeadline(time.Unix(0, d))
+	// Close may have set the linger deadline on the connection between our
+	// load and our set: if so, ours must not stand.
+	if lu := p.s.lingerUntil.Load(); lu != 0 && lu < d {
+		p.conn.SetWriteDeadline(time.Unix(0, lu))
+	}
 }
 
 func writeMsg(bw *bufio.Writer, m outMsg) error {

@@ -77,6 +77,11 @@ func (p *Publisher) PubAddr() net.Addr  { return p.pubAddr }
 // Subscribers returns the number of peers subscribed to the PUB side.
 func (p *Publisher) Subscribers() int { return p.pub.Subscribers() }
 
+// WaitSubscribers waits until at least n peers are subscribed.
+func (p *Publisher) WaitSubscribers(ctx context.Context, n int) error {
+	return p.pub.WaitSubscribers(ctx, n)
+}
+
 // Serve forwards until ctx ends, then closes both sockets (queued messages
 // get the PUB's Linger to go out). It returns nil after a shutdown by ctx.
 func (p *Publisher) Serve(ctx context.Context) error {

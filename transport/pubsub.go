@@ -92,9 +92,11 @@ func (t *topicSet) len() int {
 // messages. It is safe for concurrent use.
 type Pub struct {
 	*socket
-	basePattern
 	peers   atomic.Pointer[[]*peer] // replaced under socket.mu
 	dropped atomic.Uint64
+
+	wmu      sync.Mutex    // guards subsWake
+	subsWake chan struct{} // closed when a peer gains its first or loses its last subscription
 }
 
 // NewPub returns an unbound PUB socket.
@@ -118,6 +120,40 @@ func (s *Pub) detachLocked(p *peer) {
 	if old := s.peers.Load(); old != nil {
 		ps := slices.DeleteFunc(slices.Clone(*old), func(q *peer) bool { return q == p })
 		s.peers.Store(&ps)
+	}
+	s.wakeWaiters()
+}
+
+func (s *Pub) wakeWaiters() {
+	s.wmu.Lock()
+	if s.subsWake != nil {
+		close(s.subsWake)
+		s.subsWake = nil
+	}
+	s.wmu.Unlock()
+}
+
+// WaitSubscribers waits until at least n peers have a subscription: a
+// publication sent before a subscription arrives is not delivered (ZeroMQ's
+// "slow joiner"), so a caller that must reach n subscribers waits first.
+func (s *Pub) WaitSubscribers(ctx context.Context, n int) error {
+	for {
+		s.wmu.Lock()
+		if s.subsWake == nil {
+			s.subsWake = make(chan struct{})
+		}
+		wake := s.subsWake
+		s.wmu.Unlock()
+		if s.Subscribers() >= n {
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.ctx.Done():
+			return ErrClosed
+		}
 	}
 }
 
@@ -146,6 +182,9 @@ func (s *Pub) subscribe(p *peer, topic []byte, on bool) error {
 		return fmt.Errorf("%w: more than %d subscriptions", zmtp.ErrCommand, MaxPeerTopics)
 	}
 	p.subs.Store(next)
+	if (cur.len() == 0) != (next.len() == 0) {
+		s.wakeWaiters()
+	}
 	return nil
 }
 

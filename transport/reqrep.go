@@ -71,33 +71,30 @@ func (r *Req) Recv(ctx context.Context) ([][]byte, error) {
 		return nil, ErrState
 	}
 	for {
-		select {
-		case d := <-r.in:
+		d, err := r.in.get(ctx, r.ctx.Done(), p.done)
+		if err == nil {
 			if reply, ok := replyOf(d, p); ok {
 				r.pending = nil
 				return reply, nil
 			}
-		case <-p.done:
-			// The reply may have arrived just before the connection ended.
-			for {
-				select {
-				case d := <-r.in:
-					if reply, ok := replyOf(d, p); ok {
-						r.pending = nil
-						return reply, nil
-					}
-					continue
-				default:
-				}
+			continue
+		}
+		if err != errPeerGone {
+			return nil, err
+		}
+		// The peer is gone; its reply may have arrived just before.
+		for {
+			d, ok := r.in.tryGet()
+			if !ok {
 				break
 			}
-			r.pending = nil
-			return nil, ErrPeerLost
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-r.ctx.Done():
-			return nil, ErrClosed
+			if reply, ok := replyOf(d, p); ok {
+				r.pending = nil
+				return reply, nil
+			}
 		}
+		r.pending = nil
+		return nil, ErrPeerLost
 	}
 }
 

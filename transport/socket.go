@@ -38,7 +38,7 @@ type socket struct {
 	pat     pattern
 	reserve int // leading frames the reader leaves free (ROUTER: 1)
 
-	in chan delivery
+	in *inbox
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -50,7 +50,8 @@ type socket struct {
 	listeners []net.Listener
 	changed   chan struct{} // closed when a peer joins or frees queue room
 
-	waiters atomic.Int32 // senders waiting on changed
+	waiters     atomic.Int32 // senders waiting on changed
+	lingerUntil atomic.Int64 // set by Close: unix ns by which writes must end
 }
 
 func newSocket(typ zmtp.SocketType, opts Options, pat pattern) *socket {
@@ -61,7 +62,7 @@ func newSocket(typ zmtp.SocketType, opts Options, pat pattern) *socket {
 		opts:    opts,
 		log:     opts.Logger.With("socket", string(typ)),
 		pat:     pat,
-		in:      make(chan delivery, opts.RecvHWM),
+		in:      newInbox(opts.RecvHWM),
 		ctx:     ctx,
 		cancel:  cancel,
 		peers:   make(map[*peer]struct{}),
@@ -271,12 +272,19 @@ func (s *socket) Close() error {
 		s.wg.Wait()
 		return nil
 	}
+	until := time.Now().Add(max(s.opts.Linger, 0))
+	s.lingerUntil.Store(until.UnixNano())
 	s.cancel()
 	lns := s.listeners
 	s.listeners = nil
 	pend := make([]net.Conn, 0, len(s.pending))
 	for c := range s.pending {
 		pend = append(pend, c)
+	}
+	for p := range s.peers {
+		// A write in progress to a slow peer ends by the linger deadline
+		// too, not WriteTimeout later.
+		p.conn.SetWriteDeadline(until)
 	}
 	s.mu.Unlock()
 	for _, ln := range lns {
@@ -292,34 +300,15 @@ func (s *socket) Close() error {
 // push hands a received message to Recv, waiting while the receive queue
 // is full (which stops this peer's reading: TCP pushes back on it alone).
 func (s *socket) push(p *peer, frames [][]byte) error {
-	select {
-	case s.in <- delivery{p, frames}:
-		return nil
-	default:
-	}
-	select {
-	case s.in <- delivery{p, frames}:
-		return nil
-	case <-p.done:
+	if !s.in.put(delivery{p, frames}, p.done) {
 		return errPeerGone
 	}
+	return nil
 }
 
 // recv takes the next received message.
 func (s *socket) recv(ctx context.Context) (delivery, error) {
-	select {
-	case d := <-s.in:
-		return d, nil
-	default:
-	}
-	select {
-	case d := <-s.in:
-		return d, nil
-	case <-ctx.Done():
-		return delivery{}, ctx.Err()
-	case <-s.ctx.Done():
-		return delivery{}, ErrClosed
-	}
+	return s.in.get(ctx, s.ctx.Done(), nil)
 }
 
 // changedChan returns a channel closed at the next notifyLocked: a peer

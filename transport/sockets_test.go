@@ -1,9 +1,11 @@
 package transport
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestDealerRouterEcho(t *testing.T) {
@@ -118,5 +120,32 @@ func TestPushPull(t *testing.T) {
 				next[i]++
 			}
 		})
+	}
+}
+
+// Close is bounded by Linger even while a write to a peer that stopped
+// reading is in progress (not by the much longer WriteTimeout).
+func TestCloseBoundedByLinger(t *testing.T) {
+	ctx := ctxT(t)
+	stuck := NewPull(Options{RecvHWM: 1})
+	defer stuck.Close()
+	addr := listen(t, stuck, "tcp://127.0.0.1:0")
+	push := NewPush(Options{SendHWM: 8, WriteTimeout: time.Minute, Linger: 100 * time.Millisecond})
+	push.Dial(addr)
+	big := make([]byte, 1<<20)
+	// Fill the puller's inbox, both kernel buffers and our queue: Send
+	// then waits for room that never comes.
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		err := push.Send(sctx, [][]byte{big})
+		cancel()
+		if err != nil {
+			break
+		}
+	}
+	start := time.Now()
+	push.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close took %v with Linger 100ms", d)
 	}
 }
