@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bufio"
 	"net"
 	"strings"
 	"testing"
@@ -19,11 +18,12 @@ func rawPeer(t *testing.T, addr string, typ zmtp.SocketType) (net.Conn, *zmtp.Re
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(20 * time.Second))
-	br := bufio.NewReader(c)
-	if _, err := zmtp.Handshake(c, br, zmtp.Local{Type: typ}); err != nil {
+	_, rd, err := zmtp.Handshake(c, zmtp.Local{Type: typ})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return c, zmtp.NewReader(br, 1<<20)
+	rd.Limit = 1 << 20
+	return c, rd
 }
 
 // nextCommand reads until a command arrives.

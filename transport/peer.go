@@ -14,9 +14,6 @@ import (
 )
 
 const (
-	// readBufSize is each connection's read buffer. Frames larger than it
-	// are read straight into their own buffers.
-	readBufSize = 4096
 	// writeBufSize is the buffer a writer borrows from writerPool while it
 	// has something to write; idle peers hold none.
 	writeBufSize = 16 << 10
@@ -49,12 +46,14 @@ type outMsg struct {
 type peer struct {
 	s      *socket
 	conn   net.Conn
-	br     *bufio.Reader // carries over bytes read past the handshake
+	rd     *zmtp.Reader // carries on from the handshake
 	info   zmtp.Peer
 	id     []byte // ROUTER: routing id
 	remote string
 
 	rx atomic.Uint64 // frames received; the heartbeat watches it move
+
+	wdeadline time.Time // the write deadline set on conn; writer goroutine only
 
 	mu     sync.Mutex // guards queue, spare, closed
 	queue  []outMsg
@@ -69,9 +68,9 @@ type peer struct {
 	subs atomic.Pointer[topicSet] // PUB: what the peer subscribed to
 }
 
-func newPeer(s *socket, conn net.Conn, br *bufio.Reader, info zmtp.Peer) *peer {
+func newPeer(s *socket, conn net.Conn, rd *zmtp.Reader, info zmtp.Peer) *peer {
 	return &peer{
-		s: s, conn: conn, br: br, info: info,
+		s: s, conn: conn, rd: rd, info: info,
 		remote: conn.RemoteAddr().String(),
 		wake:   make(chan struct{}, 1),
 		space:  make(chan struct{}, 1),
@@ -166,12 +165,11 @@ func (p *peer) close(err error) {
 
 // readLoop reads until the connection fails, then closes the peer.
 func (p *peer) readLoop() {
-	rd := zmtp.NewReader(p.br, p.s.opts.MaxMsgSize)
 	var err error
 	for {
 		var frames [][]byte
 		var cmd []byte
-		frames, cmd, err = rd.Next(p.s.reserve)
+		frames, cmd, err = p.rd.Next(p.s.reserve)
 		if err != nil {
 			break
 		}
@@ -306,15 +304,24 @@ func (p *peer) flush() error {
 	return bw.Flush()
 }
 
+// setWriteDeadline bounds the writes of a batch by WriteTimeout. Re-arming
+// a deadline costs a timer update, so a deadline still at least half a
+// timeout away is kept: a write then gets between half and all of
+// WriteTimeout. Once the socket is closing the linger deadline rules.
 func (p *peer) setWriteDeadline() {
-	d := time.Now().Add(p.s.opts.WriteTimeout).UnixNano()
 	if lu := p.s.lingerUntil.Load(); lu != 0 {
-		d = min(d, lu)
+		p.conn.SetWriteDeadline(time.Unix(0, lu))
+		return
 	}
-	p.conn.SetWriteDeadline(time.Unix(0, d))
+	now := time.Now()
+	if now.Add(p.s.opts.WriteTimeout / 2).Before(p.wdeadline) {
+		return
+	}
+	p.wdeadline = now.Add(p.s.opts.WriteTimeout)
+	p.conn.SetWriteDeadline(p.wdeadline)
 	// Close may have set the linger deadline on the connection between our
-	// load and our set: if so, ours must not stand.
-	if lu := p.s.lingerUntil.Load(); lu != 0 && lu < d {
+	// check and our set: if so, ours must not stand.
+	if lu := p.s.lingerUntil.Load(); lu != 0 {
 		p.conn.SetWriteDeadline(time.Unix(0, lu))
 	}
 }

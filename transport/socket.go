@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bufio"
 	"context"
 	"log/slog"
 	"net"
@@ -209,14 +208,14 @@ func (s *socket) handshake(conn net.Conn) (*peer, error) {
 	}()
 
 	conn.SetDeadline(time.Now().Add(s.opts.HandshakeTimeout))
-	br := bufio.NewReaderSize(conn, readBufSize)
-	info, err := zmtp.Handshake(conn, br, zmtp.Local{Type: s.typ, Identity: s.opts.Identity})
+	info, rd, err := zmtp.Handshake(conn, zmtp.Local{Type: s.typ, Identity: s.opts.Identity})
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
 	conn.SetDeadline(time.Time{})
-	p := newPeer(s, conn, br, info)
+	rd.Limit = s.opts.MaxMsgSize
+	p := newPeer(s, conn, rd, info)
 	if err := s.attach(p); err != nil {
 		conn.Close()
 		return nil, err

@@ -1,8 +1,8 @@
 package zmtp
 
 import (
-	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -38,23 +38,109 @@ func AppendHeader(dst []byte, flags byte, n int) []byte {
 	return binary.BigEndian.AppendUint64(dst, uint64(n))
 }
 
-// A Reader reads frames and whole messages from a buffered stream.
+// Read buffer sizes: a connection starts with a small buffer (most are
+// idle minions) and grows it while the peer streams, i.e. while reads keep
+// filling the buffer to the brim.
+const (
+	minReadBuf = 4 << 10
+	maxReadBuf = 64 << 10
+)
+
+// A Reader reads frames and whole messages from a stream, through its own
+// buffer. It is not safe for concurrent use.
 type Reader struct {
-	r *bufio.Reader
+	src  io.Reader
+	buf  []byte
+	r, w int // unread data is buf[r:w]
+	full bool
+
 	// Limit bounds the size of a message (or command): the sum of its frame
 	// bodies plus FrameOverhead per frame. It must be positive.
 	Limit int64
 }
 
-// NewReader returns a Reader on r with the given message size limit.
-func NewReader(r *bufio.Reader, limit int64) *Reader {
-	return &Reader{r: r, Limit: limit}
+// NewReader returns a Reader on src with the given message size limit.
+func NewReader(src io.Reader, limit int64) *Reader {
+	return &Reader{src: src, buf: make([]byte, minReadBuf), Limit: limit}
 }
+
+// fill reads more data into the buffer, moving unread bytes to its start
+// first. It doubles the buffer (up to maxReadBuf) when the previous read
+// filled it: the peer is streaming, and bigger reads mean fewer syscalls.
+func (r *Reader) fill() error {
+	if r.r > 0 {
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
+	}
+	if r.full && len(r.buf) < maxReadBuf {
+		nb := make([]byte, 2*len(r.buf))
+		copy(nb, r.buf[:r.w])
+		r.buf = nb
+	}
+	n, err := r.src.Read(r.buf[r.w:])
+	if n < 0 || n > len(r.buf)-r.w {
+		return errors.New("zmtp: invalid read count")
+	}
+	r.full = r.w+n == len(r.buf)
+	r.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+func (r *Reader) readByte() (byte, error) {
+	for r.r == r.w {
+		if err := r.fill(); err != nil {
+			return 0, err
+		}
+	}
+	b := r.buf[r.r]
+	r.r++
+	return b, nil
+}
+
+// ReadFull reads exactly len(p) bytes. It returns io.EOF only if nothing
+// was read. Large reads bypass the buffer.
+func (r *Reader) ReadFull(p []byte) error {
+	n := copy(p, r.buf[r.r:r.w])
+	r.r += n
+	p = p[n:]
+	if len(p) == 0 {
+		return nil
+	}
+	if len(p) >= len(r.buf) {
+		m, err := io.ReadFull(r.src, p)
+		if err == io.EOF && n+m > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	for len(p) > 0 {
+		if err := r.fill(); err != nil {
+			if err == io.EOF && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		m := copy(p, r.buf[r.r:r.w])
+		r.r += m
+		n += m
+		p = p[m:]
+	}
+	return nil
+}
+
+// Buffered returns how many bytes are read ahead in the buffer.
+func (r *Reader) Buffered() int { return r.w - r.r }
 
 // readHeader reads a frame header and checks its flags and its size against
 // budget (what is left of the message limit).
 func (r *Reader) readHeader(budget int64) (flags byte, n int64, err error) {
-	flags, err = r.r.ReadByte()
+	flags, err = r.readByte()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -65,14 +151,14 @@ func (r *Reader) readHeader(budget int64) (flags byte, n int64, err error) {
 		return 0, 0, fmt.Errorf("%w: command frame with MORE set", ErrFrame)
 	}
 	if flags&FlagLong == 0 {
-		b, err := r.r.ReadByte()
+		b, err := r.readByte()
 		if err != nil {
 			return 0, 0, noEOF(err)
 		}
 		n = int64(b)
 	} else {
 		var b [8]byte
-		if _, err := io.ReadFull(r.r, b[:]); err != nil {
+		if err := r.ReadFull(b[:]); err != nil {
 			return 0, 0, noEOF(err)
 		}
 		u := binary.BigEndian.Uint64(b[:])
@@ -93,7 +179,7 @@ func (r *Reader) readHeader(budget int64) (flags byte, n int64, err error) {
 func (r *Reader) readBody(n int64) ([]byte, error) {
 	if n <= directAlloc {
 		b := make([]byte, n)
-		if _, err := io.ReadFull(r.r, b); err != nil {
+		if err := r.ReadFull(b); err != nil {
 			return nil, noEOF(err)
 		}
 		return b, nil
@@ -105,11 +191,11 @@ func (r *Reader) readBody(n int64) ([]byte, error) {
 			copy(nb, b)
 			b = nb
 		}
-		m, err := r.r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+m]
-		if err != nil && int64(len(b)) < n {
+		m := len(b)
+		if err := r.ReadFull(b[m:cap(b)]); err != nil {
 			return nil, noEOF(err)
 		}
+		b = b[:cap(b)]
 	}
 	return b, nil
 }

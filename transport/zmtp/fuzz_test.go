@@ -1,7 +1,6 @@
 package zmtp
 
 import (
-	"bufio"
 	"bytes"
 	"testing"
 
@@ -23,7 +22,7 @@ func FuzzReader(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r := NewReader(bufio.NewReader(bytes.NewReader(in)), fuzzLimit)
+		r := NewReader((bytes.NewReader(in)), fuzzLimit)
 		for {
 			frames, cmd, err := r.Next(0)
 			if err != nil {
@@ -46,7 +45,7 @@ func FuzzReader(f *testing.F) {
 			if size > fuzzLimit {
 				t.Fatalf("message of %d charged bytes over the limit", size)
 			}
-			again, _, err := NewReader(bufio.NewReader(bytes.NewReader(encode(false, frames...))), fuzzLimit).Next(0)
+			again, _, err := NewReader((bytes.NewReader(encode(false, frames...))), fuzzLimit).Next(0)
 			if err != nil || len(again) != len(frames) {
 				t.Fatalf("re-encoded message does not parse: %v", err)
 			}
@@ -73,7 +72,7 @@ func FuzzHandshake(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, local := range types {
 			c := &pipeConn{Reader: bytes.NewReader(in)}
-			p, err := Handshake(c, bufio.NewReader(c), Local{Type: local})
+			p, _, err := Handshake(c, Local{Type: local})
 			if err == nil && !local.Compatible(p.Type) {
 				t.Fatalf("%s accepted a %q peer", local, p.Type)
 			}

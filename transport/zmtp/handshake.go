@@ -1,7 +1,6 @@
 package zmtp
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 )
@@ -32,13 +31,15 @@ type Peer struct {
 	Metadata Metadata
 }
 
-// Handshake runs the NULL-mechanism handshake: it writes our greeting and
-// READY in one write (saving a round trip; every ZMTP 3 peer buffers them),
-// then reads and checks the peer's greeting and READY. The caller sets the
-// deadline on the underlying connection.
-func Handshake(w io.Writer, r *bufio.Reader, local Local) (Peer, error) {
+// Handshake runs the NULL-mechanism handshake on rw: it writes our greeting
+// and READY in one write (saving a round trip; every ZMTP 3 peer buffers
+// them), then reads and checks the peer's greeting and READY. It returns
+// the Reader to go on with, which may already hold bytes the peer sent
+// after READY; its Limit is still HandshakeLimit, for the caller to raise.
+// The caller sets the deadline on the underlying connection.
+func Handshake(rw io.ReadWriter, local Local) (Peer, *Reader, error) {
 	if len(local.Identity) > 255 {
-		return Peer{}, fmt.Errorf("%w: identity longer than 255 bytes", ErrHandshake)
+		return Peer{}, nil, fmt.Errorf("%w: identity longer than 255 bytes", ErrHandshake)
 	}
 	out := Greeting{Major: VersionMajor, Minor: VersionMinor, Mechanism: MechanismNull}.Append(make([]byte, 0, 128))
 	md := Metadata{{Name: PropSocketType, Value: []byte(local.Type)}}
@@ -46,73 +47,73 @@ func Handshake(w io.Writer, r *bufio.Reader, local Local) (Peer, error) {
 		md = append(md, Property{Name: PropIdentity, Value: local.Identity})
 	}
 	out = AppendCommand(out, CmdReady, md.Append(nil))
-	if _, err := w.Write(out); err != nil {
-		return Peer{}, err
+	if _, err := rw.Write(out); err != nil {
+		return Peer{}, nil, err
 	}
 
+	r := NewReader(rw, HandshakeLimit)
 	var g [GreetingSize]byte
 	// The signature and major version first: an old peer is refused without
 	// waiting for 53 bytes it will never send.
-	if _, err := io.ReadFull(r, g[:11]); err != nil {
-		return Peer{}, fmt.Errorf("reading greeting: %w", err)
+	if err := r.ReadFull(g[:11]); err != nil {
+		return Peer{}, nil, fmt.Errorf("reading greeting: %w", noEOF(err))
 	}
 	if _, err := ParseSignature(g[:11]); err != nil {
-		return Peer{}, err
+		return Peer{}, nil, err
 	}
-	if _, err := io.ReadFull(r, g[11:]); err != nil {
-		return Peer{}, fmt.Errorf("reading greeting: %w", noEOF(err))
+	if err := r.ReadFull(g[11:]); err != nil {
+		return Peer{}, nil, fmt.Errorf("reading greeting: %w", noEOF(err))
 	}
 	greet, err := ParseGreeting(g[:])
 	if err != nil {
-		return Peer{}, err
+		return Peer{}, nil, err
 	}
 	if greet.Mechanism != MechanismNull {
-		return Peer{}, fmt.Errorf("%w: peer wants mechanism %q, only NULL is supported", ErrHandshake, greet.Mechanism)
+		return Peer{}, nil, fmt.Errorf("%w: peer wants mechanism %q, only NULL is supported", ErrHandshake, greet.Mechanism)
 	}
 	peer := Peer{Minor: VersionMinor}
 	if greet.Major == VersionMajor && greet.Minor == 0 {
 		peer.Minor = 0
 	}
 
-	rd := NewReader(r, HandshakeLimit)
-	_, body, err := rd.Next(0)
+	frames, body, err := r.Next(0)
 	if err != nil {
-		return Peer{}, fmt.Errorf("reading READY: %w", noEOF(err))
+		return Peer{}, nil, fmt.Errorf("reading READY: %w", noEOF(err))
 	}
-	if body == nil {
-		return Peer{}, fmt.Errorf("%w: message before READY", ErrHandshake)
+	if frames != nil {
+		return Peer{}, nil, fmt.Errorf("%w: message before READY", ErrHandshake)
 	}
 	cmd, err := ParseCommand(body)
 	if err != nil {
-		return Peer{}, err
+		return Peer{}, nil, err
 	}
 	switch cmd.Name {
 	case CmdReady:
 	case CmdError:
-		return Peer{}, fmt.Errorf("%w: peer sent ERROR %q", ErrHandshake, errorReason(cmd.Data))
+		return Peer{}, nil, fmt.Errorf("%w: peer sent ERROR %q", ErrHandshake, errorReason(cmd.Data))
 	default:
-		return Peer{}, fmt.Errorf("%w: %q before READY", ErrHandshake, cmd.Name)
+		return Peer{}, nil, fmt.Errorf("%w: %q before READY", ErrHandshake, cmd.Name)
 	}
 	if peer.Metadata, err = ParseMetadata(cmd.Data); err != nil {
-		return Peer{}, err
+		return Peer{}, nil, err
 	}
 	st, ok := peer.Metadata.Get(PropSocketType)
 	if !ok {
-		return Peer{}, fmt.Errorf("%w: READY without Socket-Type", ErrHandshake)
+		return Peer{}, nil, fmt.Errorf("%w: READY without Socket-Type", ErrHandshake)
 	}
 	peer.Type = SocketType(st)
 	if !local.Type.Compatible(peer.Type) {
 		reason := fmt.Sprintf("invalid socket type %.32q for %s", st, local.Type)
-		w.Write(AppendCommand(nil, CmdError, append([]byte{byte(len(reason))}, reason...))) // best effort
-		return Peer{}, fmt.Errorf("%w: %s", ErrHandshake, reason)
+		rw.Write(AppendCommand(nil, CmdError, append([]byte{byte(len(reason))}, reason...))) // best effort
+		return Peer{}, nil, fmt.Errorf("%w: %s", ErrHandshake, reason)
 	}
 	if id, ok := peer.Metadata.Get(PropIdentity); ok && peer.Type.SendsIdentity() {
 		if len(id) > 255 {
-			return Peer{}, fmt.Errorf("%w: identity longer than 255 bytes", ErrHandshake)
+			return Peer{}, nil, fmt.Errorf("%w: identity longer than 255 bytes", ErrHandshake)
 		}
 		peer.Identity = id
 	}
-	return peer, nil
+	return peer, r, nil
 }
 
 // errorReason extracts the reason of an ERROR command (a length-prefixed

@@ -1,7 +1,6 @@
 package zmtp
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"io"
@@ -59,7 +58,7 @@ func checkStream(t *testing.T, dir string, stream []byte, g *saltvectors.Greetin
 	if g.SignaturePadding == "0000000000000001" && !bytes.Equal(stream[:GreetingSize], ours) {
 		t.Errorf("our greeting differs from libzmq's:\n ours %x\n salt %x", ours, stream[:GreetingSize])
 	}
-	r := NewReader(bufio.NewReader(bytes.NewReader(stream[GreetingSize:])), 64<<20)
+	r := NewReader(bytes.NewReader(stream[GreetingSize:]), 64<<20)
 	var nc, nm int
 	for {
 		frames, cmd, err := r.Next(0)

@@ -1,7 +1,6 @@
 package zmtp
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -9,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestGreetingRoundTrip(t *testing.T) {
@@ -71,7 +71,7 @@ func encode(cmd bool, frames ...[]byte) []byte {
 }
 
 func reader(b []byte, limit int64) *Reader {
-	return NewReader(bufio.NewReader(bytes.NewReader(b)), limit)
+	return NewReader((bytes.NewReader(b)), limit)
 }
 
 func TestReaderMessages(t *testing.T) {
@@ -277,7 +277,7 @@ func TestHandshake(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &pipeConn{Reader: bytes.NewReader(tc.in)}
-			got, err := Handshake(c, bufio.NewReader(c), Local{Type: tc.local})
+			got, _, err := Handshake(c, Local{Type: tc.local})
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tc.wantErr)
@@ -297,6 +297,44 @@ func TestHandshake(t *testing.T) {
 			}
 			if !strings.Contains(string(out[GreetingSize:]), "Socket-Type\x00\x00\x00"+string(rune(len(tc.local)))+string(tc.local)) {
 				t.Fatalf("our READY %q does not name %s", out[GreetingSize:], tc.local)
+			}
+		})
+	}
+}
+
+// Messages parse the same however the stream is cut, and a reader that
+// keeps filling its buffer grows it (fewer syscalls while streaming) up to
+// maxReadBuf and no further.
+func TestReaderChunkingAndGrowth(t *testing.T) {
+	var wire []byte
+	var want [][]byte
+	for i := range 200 {
+		f := bytes.Repeat([]byte{byte(i)}, i*97%3000)
+		want = append(want, f)
+		wire = append(wire, encode(false, []byte("k"), f)...)
+	}
+	for name, src := range map[string]func() io.Reader{
+		"whole":    func() io.Reader { return bytes.NewReader(wire) },
+		"one byte": func() io.Reader { return iotest.OneByteReader(bytes.NewReader(wire)) },
+		"halves":   func() io.Reader { return iotest.HalfReader(bytes.NewReader(wire)) },
+		"data+EOF": func() io.Reader { return iotest.DataErrReader(bytes.NewReader(wire)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := NewReader(src(), 1<<20)
+			for i, w := range want {
+				f, _, err := r.Next(0)
+				if err != nil || len(f) != 2 || !bytes.Equal(f[1], w) {
+					t.Fatalf("message %d: %v", i, err)
+				}
+			}
+			if _, _, err := r.Next(0); err != io.EOF {
+				t.Fatalf("at end: %v", err)
+			}
+			if name == "whole" && len(r.buf) != maxReadBuf {
+				t.Errorf("streaming reader has a %d-byte buffer, want %d", len(r.buf), maxReadBuf)
+			}
+			if name == "one byte" && len(r.buf) != minReadBuf {
+				t.Errorf("trickling reader grew its buffer to %d", len(r.buf))
 			}
 		})
 	}
