@@ -134,11 +134,15 @@ func ParseMetadata(b []byte) (Metadata, error) {
 	return m, nil
 }
 
+// MaxPingTTL is the longest TTL a PING announces: 65.5 s. The field could
+// say 6553.5 s, but libzmq 4.3 turns it into milliseconds in a uint16, so
+// anything longer wraps around and makes libzmq hang up on us early.
+const MaxPingTTL = 655 // deciseconds
+
 // PingData returns the data of a PING announcing ttl: how long the
 // receiver may wait for our next frame, in tenths of a second (at most
-// 6553.5s; a ttl under 100ms is sent as 0, "none").
+// MaxPingTTL; a ttl under 100ms is sent as 0, "none").
 func PingData(ttl time.Duration) []byte {
-	ds := ttl / (100 * time.Millisecond)
-	ds = min(ds, math.MaxUint16)
+	ds := min(ttl/(100*time.Millisecond), MaxPingTTL)
 	return binary.BigEndian.AppendUint16(nil, uint16(ds))
 }

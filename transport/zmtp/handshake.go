@@ -53,9 +53,18 @@ func Handshake(rw io.ReadWriter, local Local) (Peer, *Reader, error) {
 
 	r := NewReader(rw, HandshakeLimit)
 	var g [GreetingSize]byte
-	// The signature and major version first: an old peer is refused without
+	// A ZMTP 1.0 peer sends no signature (RFC 23): its first byte is not
+	// 0xFF, and it waits for us after its identity frame. Look at that
+	// byte alone so such a peer is refused at once, not at the deadline.
+	if err := r.ReadFull(g[:1]); err != nil {
+		return Peer{}, nil, fmt.Errorf("reading greeting: %w", err)
+	}
+	if g[0] != 0xff {
+		return Peer{}, nil, fmt.Errorf("%w: no signature (a ZMTP 1.0 peer?)", ErrGreeting)
+	}
+	// Then the signature and major version: a 2.0 peer is refused without
 	// waiting for 53 bytes it will never send.
-	if err := r.ReadFull(g[:11]); err != nil {
+	if err := r.ReadFull(g[1:11]); err != nil {
 		return Peer{}, nil, fmt.Errorf("reading greeting: %w", noEOF(err))
 	}
 	if _, err := ParseSignature(g[:11]); err != nil {
