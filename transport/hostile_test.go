@@ -419,27 +419,21 @@ func startPubTarget(t *testing.T, opts Options) *hostileTarget {
 // failure messages.
 func describePubPeers(pub *Pub) string {
 	var b strings.Builder
-	if ps := pub.peers.Load(); ps != nil {
-		for _, p := range *ps {
-			var topics []string
-			if s := p.subs.Load(); s != nil {
-				for _, k := range s.list {
-					topics = append(topics, string(k))
-				}
+	for _, p := range pub.peers.load() {
+		var topics []string
+		if s := p.subs.Load(); s != nil {
+			for _, k := range s.list {
+				topics = append(topics, string(k))
 			}
-			fmt.Fprintf(&b, "[%s %q] ", p.remote, topics)
 		}
+		fmt.Fprintf(&b, "[%s %q] ", p.remote, topics)
 	}
 	return b.String()
 }
 
 // pubHasTopic reports whether a peer of the PUB is subscribed to topic.
 func pubHasTopic(pub *Pub, topic []byte) bool {
-	ps := pub.peers.Load()
-	if ps == nil {
-		return false
-	}
-	for _, p := range *ps {
+	for _, p := range pub.peers.load() {
 		if s := p.subs.Load(); s != nil && s.counts[string(topic)] > 0 {
 			return true
 		}

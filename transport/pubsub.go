@@ -92,7 +92,7 @@ func (t *topicSet) len() int {
 // messages. It is safe for concurrent use.
 type Pub struct {
 	*socket
-	peers   atomic.Pointer[[]*peer] // replaced under socket.mu
+	peers   peerList
 	dropped atomic.Uint64
 
 	wmu      sync.Mutex    // guards subsWake
@@ -107,20 +107,12 @@ func NewPub(opts Options) *Pub {
 }
 
 func (s *Pub) attachLocked(p *peer) error {
-	var ps []*peer
-	if old := s.peers.Load(); old != nil {
-		ps = slices.Clone(*old)
-	}
-	ps = append(ps, p)
-	s.peers.Store(&ps)
+	s.peers.addLocked(p)
 	return nil
 }
 
 func (s *Pub) detachLocked(p *peer) {
-	if old := s.peers.Load(); old != nil {
-		ps := slices.DeleteFunc(slices.Clone(*old), func(q *peer) bool { return q == p })
-		s.peers.Store(&ps)
-	}
+	s.peers.removeLocked(p)
 	s.wakeWaiters()
 }
 
@@ -198,12 +190,8 @@ func (s *Pub) Send(ctx context.Context, msg [][]byte) error {
 	if s.ctx.Err() != nil {
 		return ErrClosed
 	}
-	ps := s.peers.Load()
-	if ps == nil {
-		return nil
-	}
 	m := outMsg{frames: msg}
-	for _, p := range *ps {
+	for _, p := range s.peers.load() {
 		if p.subs.Load().match(msg[0]) {
 			if p.tryEnqueue(m) == errQueueFull {
 				s.dropped.Add(1)
@@ -216,11 +204,9 @@ func (s *Pub) Send(ctx context.Context, msg [][]byte) error {
 // Subscribers returns the number of peers with at least one subscription.
 func (s *Pub) Subscribers() int {
 	n := 0
-	if ps := s.peers.Load(); ps != nil {
-		for _, p := range *ps {
-			if p.subs.Load().len() > 0 {
-				n++
-			}
+	for _, p := range s.peers.load() {
+		if p.subs.Load().len() > 0 {
+			n++
 		}
 	}
 	return n

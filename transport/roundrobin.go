@@ -6,43 +6,46 @@ import (
 	"sync/atomic"
 )
 
+// peerList is a list of peers that is replaced, never modified, under
+// socket.mu, so that a sender reads it without a lock.
+type peerList struct {
+	p atomic.Pointer[[]*peer]
+}
+
+func (l *peerList) load() []*peer {
+	if ps := l.p.Load(); ps != nil {
+		return *ps
+	}
+	return nil
+}
+
+func (l *peerList) addLocked(p *peer) {
+	ps := append(slices.Clone(l.load()), p)
+	l.p.Store(&ps)
+}
+
+func (l *peerList) removeLocked(p *peer) {
+	ps := slices.DeleteFunc(slices.Clone(l.load()), func(q *peer) bool { return q == p })
+	l.p.Store(&ps)
+}
+
 // roundRobin is the sending side of DEALER, PUSH and REQ: each message goes
 // to the next peer in turn that has room in its queue.
 type roundRobin struct {
-	// peers is replaced, never modified, under socket.mu, so senders read
-	// it without a lock.
-	peers atomic.Pointer[[]*peer]
-	next  atomic.Uint32
-}
-
-func (r *roundRobin) addLocked(p *peer) {
-	var ps []*peer
-	if old := r.peers.Load(); old != nil {
-		ps = slices.Clone(*old)
-	}
-	ps = append(ps, p)
-	r.peers.Store(&ps)
-}
-
-func (r *roundRobin) removeLocked(p *peer) {
-	old := r.peers.Load()
-	if old == nil {
-		return
-	}
-	ps := slices.DeleteFunc(slices.Clone(*old), func(q *peer) bool { return q == p })
-	r.peers.Store(&ps)
+	peerList
+	next atomic.Uint32
 }
 
 // tryOnce offers m to each peer once, starting after the last one used.
 func (r *roundRobin) tryOnce(m outMsg) *peer {
-	ps := r.peers.Load()
-	if ps == nil || len(*ps) == 0 {
+	ps := r.load()
+	if len(ps) == 0 {
 		return nil
 	}
-	n := uint32(len(*ps))
+	n := uint32(len(ps))
 	start := r.next.Add(1)
 	for i := range n {
-		p := (*ps)[(start+i)%n]
+		p := ps[(start+i)%n]
 		if p.tryEnqueue(m) == nil {
 			return p
 		}
