@@ -53,7 +53,7 @@ func ExampleNewMasterPublisher() {
 	sockDir, _ := os.MkdirTemp("", "brine-example")
 	defer os.RemoveAll(sockDir)
 
-	pub, err := transport.NewMasterPublisher(sockDir, "tcp://127.0.0.1:0", transport.Options{})
+	pub, err := transport.NewMasterPublisher(sockDir, "tcp://127.0.0.1:0", nil, transport.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return

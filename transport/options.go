@@ -56,6 +56,11 @@ type Options struct {
 
 	// Logger receives connection events (nil: discarded).
 	Logger *slog.Logger
+
+	// OnPeer, if set, is called when a peer's handshake completes (up) and
+	// when its connection ends. It runs on the connection's goroutine and
+	// must not block.
+	OnPeer func(up bool, remote string)
 }
 
 // Backoff is the reconnect schedule of a dialer, as Salt's minion configures

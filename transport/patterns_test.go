@@ -262,7 +262,7 @@ func TestProxyDevice(t *testing.T) {
 func TestPublisherFanOut(t *testing.T) {
 	ctx := ctxT(t)
 	dir := t.TempDir()
-	p, err := NewMasterPublisher(dir, "tcp://127.0.0.1:0", testOptions)
+	p, err := NewMasterPublisher(dir, "tcp://127.0.0.1:0", nil, testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestSubscriberPublisherRestart(t *testing.T) {
 	addr := freeAddr(t)
 	start := func() (*Publisher, *Push, func()) {
 		dir := t.TempDir()
-		p, err := NewMasterPublisher(dir, addr, testOptions)
+		p, err := NewMasterPublisher(dir, addr, nil, testOptions)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -443,5 +443,42 @@ func TestSubscriberPublisherRestart(t *testing.T) {
 	push.Send(ctx, msg("two"))
 	if m, err := s.Recv(ctx); err != nil || string(m[0]) != "two" {
 		t.Fatalf("after restart: %q, %v", m, err)
+	}
+}
+
+// A publisher's Transform rewrites what it publishes: here one message
+// becomes one copy per topic, and a message it refuses is dropped.
+func TestPublisherTransform(t *testing.T) {
+	ctx := ctxT(t)
+	dir := t.TempDir()
+	transform := func(m [][]byte) ([][][]byte, error) {
+		if string(m[0]) == "refuse" {
+			return nil, errors.New("refused")
+		}
+		return [][][]byte{{[]byte("a"), m[0]}, {[]byte("b"), m[0]}}, nil
+	}
+	p, err := NewMasterPublisher(dir, "tcp://127.0.0.1:0", transform, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, p)
+	sub := NewSub(testOptions)
+	defer sub.Close()
+	sub.Subscribe([]byte("b"))
+	sub.Dial(dialable(p.PubAddr()))
+	if err := p.WaitSubscribers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	push := NewPush(testOptions)
+	defer push.Close()
+	push.Dial("ipc://" + filepath.Join(dir, PublishPullFile))
+	for _, s := range []string{"refuse", "one", "two"} {
+		push.Send(ctx, msg(s))
+	}
+	for _, want := range []string{"one", "two"} {
+		m, err := sub.Recv(ctx)
+		if err != nil || len(m) != 2 || string(m[0]) != "b" || string(m[1]) != want {
+			t.Fatalf("got %q, %v; want [b %s]", m, err, want)
+		}
 	}
 }

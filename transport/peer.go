@@ -157,6 +157,9 @@ func (p *peer) close(err error) {
 		close(p.done)
 		p.conn.Close()
 		p.s.detach(p)
+		if p.s.opts.OnPeer != nil {
+			p.s.opts.OnPeer(false, p.remote)
+		}
 		if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, net.ErrClosed) {
 			p.s.log.Debug("transport: connection closed", "remote", p.remote, "err", err)
 		}

@@ -16,9 +16,14 @@ const (
 
 // PublisherConfig configures a Publisher. Both addresses are required.
 type PublisherConfig struct {
-	Pull    string // where publishers push, e.g. ipc://<sock_dir>/publish_pull.ipc
-	Pub     string // where subscribers connect, e.g. tcp://0.0.0.0:4505
-	Options Options
+	Pull string // where publishers push, e.g. ipc://<sock_dir>/publish_pull.ipc
+	Pub  string // where subscribers connect, e.g. tcp://0.0.0.0:4505
+	// Transform, if set, turns each message received on the PULL side into
+	// the messages to publish (the master encrypts and signs publication
+	// loads here, and may address one copy per minion topic). A message it
+	// returns an error for is dropped and logged.
+	Transform func(msg [][]byte) ([][][]byte, error)
+	Options   Options
 }
 
 // Publisher is a PULL socket whose messages go straight out of a PUB
@@ -26,36 +31,39 @@ type PublisherConfig struct {
 // Salt sends with zmq_filtering. The master's publish channel and its event
 // bus are both this shape.
 type Publisher struct {
-	pull     *Pull
-	pub      *Pub
-	pullAddr net.Addr
-	pubAddr  net.Addr
+	transform func([][]byte) ([][][]byte, error)
+	pull      *Pull
+	pub       *Pub
+	pullAddr  net.Addr
+	pubAddr   net.Addr
 }
 
 // NewPublisher binds both sockets (ipc socket files get mode 0600).
 func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
-	p := &Publisher{pull: NewPull(cfg.Options), pub: NewPub(cfg.Options)}
+	p := &Publisher{transform: cfg.Transform, pull: NewPull(cfg.Options), pub: NewPub(cfg.Options)}
 	var err error
 	if p.pubAddr, err = p.pub.Listen(cfg.Pub); err == nil {
 		p.pullAddr, err = p.pull.Listen(cfg.Pull)
 	}
 	if err != nil {
-		p.close()
+		p.Close()
 		return nil, err
 	}
 	return p, nil
 }
 
 // NewMasterPublisher is Salt's publish channel: PULL on
-// <sockDir>/publish_pull.ipc, PUB on pubAddr (tcp://0.0.0.0:4505 if empty).
-func NewMasterPublisher(sockDir, pubAddr string, opts Options) (*Publisher, error) {
+// <sockDir>/publish_pull.ipc, PUB on pubAddr (tcp://0.0.0.0:4505 if
+// empty), each message passed through transform (nil: unchanged).
+func NewMasterPublisher(sockDir, pubAddr string, transform func([][]byte) ([][][]byte, error), opts Options) (*Publisher, error) {
 	if pubAddr == "" {
 		pubAddr = DefaultPublishAddr
 	}
 	return NewPublisher(PublisherConfig{
-		Pull:    "ipc://" + filepath.Join(sockDir, PublishPullFile),
-		Pub:     pubAddr,
-		Options: opts,
+		Pull:      "ipc://" + filepath.Join(sockDir, PublishPullFile),
+		Pub:       pubAddr,
+		Transform: transform,
+		Options:   opts,
 	})
 }
 
@@ -68,6 +76,12 @@ func NewEventPublisher(sockDir string, opts Options) (*Publisher, error) {
 		Pub:     "ipc://" + filepath.Join(sockDir, EventPubFile),
 		Options: opts,
 	})
+}
+
+// Publish sends msg straight out of the PUB side: how the process that owns
+// the publisher publishes, without a hop through its own PULL socket.
+func (p *Publisher) Publish(ctx context.Context, msg [][]byte) error {
+	return p.pub.Send(ctx, msg)
 }
 
 // PullAddr and PubAddr return the bound addresses.
@@ -85,22 +99,36 @@ func (p *Publisher) WaitSubscribers(ctx context.Context, n int) error {
 // Serve forwards until ctx ends, then closes both sockets (queued messages
 // get the PUB's Linger to go out). It returns nil after a shutdown by ctx.
 func (p *Publisher) Serve(ctx context.Context) error {
-	defer p.close()
+	defer p.Close()
 	for {
 		m, err := p.pull.Recv(ctx)
-		if err == nil {
-			err = p.pub.Send(ctx, m)
-		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
+		out := [][][]byte{m}
+		if p.transform != nil {
+			if out, err = p.transform(m); err != nil {
+				p.pull.log.Warn("transport: dropping a message the publisher cannot take", "err", err)
+				continue
+			}
+		}
+		for _, o := range out {
+			if err := p.pub.Send(ctx, o); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
 	}
 }
 
-func (p *Publisher) close() {
+// Close closes both sockets; Serve does it on return, so Close is for a
+// publisher that is never served.
+func (p *Publisher) Close() {
 	p.pull.Close()
 	p.pub.Close()
 }

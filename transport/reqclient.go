@@ -94,9 +94,15 @@ func (c *ReqClient) deliver(p *peer, frames [][]byte) error {
 // Request sends req and returns the reply, trying up to Tries times with
 // Timeout each, within ctx.
 func (c *ReqClient) Request(ctx context.Context, req []byte) ([]byte, error) {
+	return c.RequestTries(ctx, req, c.cfg.Timeout, c.cfg.Tries)
+}
+
+// RequestTries is Request with its own per-try timeout and number of tries
+// (a minion's _auth uses auth_timeout and auth_tries on the same channel).
+func (c *ReqClient) RequestTries(ctx context.Context, req []byte, timeout time.Duration, tries int) ([]byte, error) {
 	var last error
-	for range c.cfg.Tries {
-		reply, err := c.try(ctx, req)
+	for range max(tries, 1) {
+		reply, err := c.try(ctx, req, timeout)
 		if err == nil {
 			return reply, nil
 		}
@@ -105,12 +111,12 @@ func (c *ReqClient) Request(ctx context.Context, req []byte) ([]byte, error) {
 		}
 		last = err
 	}
-	return nil, fmt.Errorf("transport: no reply after %d tries: %w", c.cfg.Tries, last)
+	return nil, fmt.Errorf("transport: no reply after %d tries: %w", max(tries, 1), last)
 }
 
-// try sends req once and waits up to Timeout for its reply.
-func (c *ReqClient) try(parent context.Context, req []byte) ([]byte, error) {
-	ctx, cancel := context.WithTimeoutCause(parent, c.cfg.Timeout, ErrTimeout)
+// try sends req once and waits up to timeout for its reply.
+func (c *ReqClient) try(parent context.Context, req []byte, timeout time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeoutCause(parent, timeout, ErrTimeout)
 	defer cancel()
 	ch := make(chan [][]byte, 1)
 	c.mu.Lock()

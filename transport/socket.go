@@ -220,6 +220,9 @@ func (s *socket) handshake(conn net.Conn) (*peer, error) {
 		conn.Close()
 		return nil, err
 	}
+	if s.opts.OnPeer != nil {
+		s.opts.OnPeer(true, p.remote)
+	}
 	return p, nil
 }
 

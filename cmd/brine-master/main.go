@@ -1,13 +1,22 @@
-// Command brine-master: the Brine master daemon.
+// Command brine-master runs the Brine master daemon.
+//
+// Exit status: 0 after a clean shutdown (SIGTERM or SIGINT), 1 on an
+// error, 2 on bad usage.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/brine-project/brine/config"
+	"github.com/brine-project/brine/internal/cliutil"
 	"github.com/brine-project/brine/internal/version"
+	"github.com/brine-project/brine/master"
 )
 
 func main() {
@@ -15,12 +24,36 @@ func main() {
 		Name:    "brine-master",
 		Usage:   "the Brine master daemon",
 		Version: version.String(),
-		Action: func(*cli.Context) error {
-			return fmt.Errorf("not built yet (issue 4)")
+		Flags:   []cli.Flag{cliutil.ConfigDirFlag(), cliutil.LogLevelFlag(true)},
+		Action: func(c *cli.Context) error {
+			return runMaster(c.Context, c.String("config-dir"), c.String("log-level"))
 		},
 	}
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintf(os.Stderr, "brine-master: error: %v\n", err)
-		os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := app.RunContext(ctx, os.Args); err != nil {
+		cliutil.Exit("brine-master", err, 1)
 	}
+}
+
+func runMaster(ctx context.Context, dir, level string) error {
+	cfg, warns, err := config.LoadMaster(dir)
+	if err != nil {
+		return err
+	}
+	if level == "" {
+		level = cfg.LogLevel
+	}
+	log, err := cliutil.Logger(os.Stderr, level)
+	if err != nil {
+		return err
+	}
+	for _, w := range warns {
+		log.Warn("config: " + w.String())
+	}
+	m, err := master.New(cfg, log)
+	if err != nil {
+		return cliutil.Hint(err, fmt.Sprintf("check %s/master (root_dir, interface, ports, sock_dir)", dir))
+	}
+	return m.Run(ctx)
 }

@@ -1,0 +1,140 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+)
+
+// Master is the master's configuration, with Salt's key names. Durations
+// are whole seconds, as in Salt.
+type Master struct {
+	RootDir  string `yaml:"root_dir"`
+	User     string `yaml:"user"`
+	PKIDir   string `yaml:"pki_dir" brine:"path"`
+	CacheDir string `yaml:"cachedir" brine:"path"`
+	SockDir  string `yaml:"sock_dir" brine:"path"`
+
+	Interface     string `yaml:"interface"`
+	IPv6          bool   `yaml:"ipv6"`
+	PublishPort   int    `yaml:"publish_port"`
+	RetPort       int    `yaml:"ret_port"`
+	WorkerThreads int    `yaml:"worker_threads"`
+	ZMQFiltering  bool   `yaml:"zmq_filtering"`
+
+	KeySize        int    `yaml:"keysize"`
+	AutoAccept     bool   `yaml:"auto_accept"`
+	AutosignFile   string `yaml:"autosign_file" brine:"path"`
+	AutorejectFile string `yaml:"autoreject_file" brine:"path"`
+	OpenMode       bool   `yaml:"open_mode"`
+	AuthMode       int    `yaml:"auth_mode"`
+	MaxMinions     int    `yaml:"max_minions"`
+	AuthEvents     bool   `yaml:"auth_events"`
+	HashType       string `yaml:"hash_type"`
+
+	PublishSession           int    `yaml:"publish_session"`
+	RotateAESKey             bool   `yaml:"rotate_aes_key"`
+	SignPubMessages          bool   `yaml:"sign_pub_messages"`
+	PublishSigningAlgorithm  string `yaml:"publish_signing_algorithm"`
+	MasterSignPubkey         bool   `yaml:"master_sign_pubkey"`
+	MasterSignKeyName        string `yaml:"master_sign_key_name"`
+	MasterUsePubkeySignature bool   `yaml:"master_use_pubkey_signature"`
+	MasterPubkeySignature    string `yaml:"master_pubkey_signature"`
+	RequestServerTTL         int    `yaml:"request_server_ttl"`
+
+	KeepJobsSeconds int  `yaml:"keep_jobs_seconds"`
+	JobCache        bool `yaml:"job_cache"`
+
+	LogLevel        string `yaml:"log_level"`
+	LogFile         string `yaml:"log_file" brine:"path"`
+	LogLevelLogfile string `yaml:"log_level_logfile"`
+}
+
+// DefaultMaster returns Salt's master defaults, with Brine's paths.
+func DefaultMaster() Master {
+	return Master{
+		RootDir:                 "/",
+		User:                    "root",
+		PKIDir:                  "/etc/brine/pki/master",
+		CacheDir:                "/var/cache/brine/master",
+		SockDir:                 "/var/run/brine/master",
+		Interface:               "0.0.0.0",
+		PublishPort:             4505,
+		RetPort:                 4506,
+		WorkerThreads:           5,
+		KeySize:                 2048,
+		AutosignFile:            "/etc/brine/autosign.conf",
+		AutorejectFile:          "/etc/brine/autoreject.conf",
+		AuthMode:                1,
+		AuthEvents:              true,
+		HashType:                "sha256",
+		PublishSession:          86400,
+		RotateAESKey:            true,
+		SignPubMessages:         true,
+		PublishSigningAlgorithm: "PKCS1v15-SHA1",
+		MasterSignKeyName:       "master_sign",
+		MasterPubkeySignature:   "master_pubkey_signature",
+		KeepJobsSeconds:         86400,
+		JobCache:                true,
+		LogLevel:                "warning",
+		LogFile:                 "/var/log/brine/master",
+		LogLevelLogfile:         "warning",
+	}
+}
+
+// LoadMaster reads <dir>/master and <dir>/master.d/*.conf over the
+// defaults. Missing files are fine: the defaults stand.
+func LoadMaster(dir string) (*Master, []Warning, error) {
+	c := DefaultMaster()
+	paths, err := files(dir, "master")
+	if err != nil {
+		return nil, nil, err
+	}
+	warns, err := decodeFiles(&c, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, nil, err
+	}
+	reroot(&c, c.RootDir)
+	return &c, warns, nil
+}
+
+func (c *Master) validate() error {
+	if !filepath.IsAbs(c.RootDir) {
+		return fmt.Errorf("config: root_dir %q must be an absolute path", c.RootDir)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"publish_port", c.PublishPort}, {"ret_port", c.RetPort}} {
+		if p.v < 0 || p.v > 65535 {
+			return fmt.Errorf("config: %s %d is not a port", p.name, p.v)
+		}
+	}
+	if c.WorkerThreads < 1 {
+		return fmt.Errorf("config: worker_threads must be at least 1")
+	}
+	if c.KeySize < 2048 {
+		return fmt.Errorf("config: keysize %d is under 2048", c.KeySize)
+	}
+	if c.PublishSession < 1 {
+		return fmt.Errorf("config: publish_session must be positive")
+	}
+	return nil
+}
+
+// Endpoint returns the tcp endpoint of one of the master's ports on its
+// interface.
+func (c *Master) Endpoint(port int) string {
+	return tcpEndpoint(c.Interface, port)
+}
+
+func tcpEndpoint(host string, port int) string {
+	if host == "" {
+		host = "*"
+	}
+	return "tcp://" + net.JoinHostPort(host, strconv.Itoa(port))
+}

@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/brine-project/brine/transport"
+	"github.com/brine-project/brine/transport/wire"
+)
+
+// A minion with no keys shows up pending, is accepted with brine-key,
+// authenticates, and carries on through a master restart (new AES key) and
+// a key delete and re-accept.
+func TestKeyLifecycle(t *testing.T) {
+	ctx := ctxT(t)
+	c := newCluster(t)
+	master := c.startMaster("master", "")
+	master.log.waitLines(t, 1, "master: serving")
+	bus := c.watch(ctx, "master")
+
+	minion := c.startMinion("m1", "")
+	waitEvent(t, ctx, bus, "salt/auth", map[string]any{"act": "pend", "id": "m1", "result": true})
+	if out := c.key("master", "-L"); !strings.Contains(out, "Unaccepted Keys:\nm1\n") {
+		t.Fatalf("brine-key -L:\n%s", out)
+	}
+	if out := c.key("master", "-a", "m1", "-y"); !strings.Contains(out, "Key for minion m1 accepted.") {
+		t.Fatalf("brine-key -a:\n%s", out)
+	}
+	waitEvent(t, ctx, bus, "salt/key", map[string]any{"act": "accept", "id": "m1"})
+	waitEvent(t, ctx, bus, "salt/auth", map[string]any{"act": "accept", "id": "m1"})
+	// The start event comes over the AES channel: session key and tok work.
+	waitEvent(t, ctx, bus, "salt/minion/m1/start", nil)
+	minion.log.waitLines(t, 1, "trusting the master's key on first use")
+
+	// Master restart: a new AES key; the minion authenticates again when
+	// its publish link comes back.
+	master.stop(t)
+	master = c.startMaster("master", "")
+	master.log.waitLines(t, 1, "authentication accepted", "minion=m1")
+	minion.log.waitLines(t, 2, "authenticated with the master")
+
+	// Delete the key: the master rotates its AES key, so the next
+	// publication fails the minion's HMAC, it authenticates again, and
+	// finds itself pending until re-accepted.
+	c.key("master", "-d", "m1", "-y")
+	master.log.waitLines(t, 1, "AES key rotated")
+	publish(t, c, "master")
+	master.log.waitLines(t, 1, "new public key placed in pending", "minion=m1")
+	c.key("master", "-a", "m1", "-y")
+	master.log.waitLines(t, 2, "authentication accepted", "minion=m1")
+	minion.log.waitLines(t, 3, "authenticated with the master")
+	if n := minion.log.count("level=ERROR"); n != 0 {
+		t.Fatalf("the minion logged %d errors:\n%s", n, minion.log.String())
+	}
+}
+
+// publish pushes a clear publication load into the master's publish_pull
+// socket, as the master's own publish path does.
+func publish(t *testing.T, c *cluster, name string) {
+	t.Helper()
+	push := transport.NewPush(transport.Options{})
+	defer push.Close()
+	push.Dial("ipc://" + filepath.Join(c.sockDir(name), transport.PublishPullFile))
+	load, _ := wire.Marshal(map[string]any{"fun": "test.ping", "arg": []any{}, "tgt": "*", "tgt_type": "glob", "jid": "20261127080000000000", "ret": "", "user": "root"})
+	if err := push.Send(ctxT(t), [][]byte{load}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A minion whose stored master key differs from the master's refuses to
+// go on, says why, and keeps its stored key.
+func TestMasterKeyChanged(t *testing.T) {
+	c := newCluster(t)
+	first := c.startMaster("first", "auto_accept: True\n")
+	first.log.waitLines(t, 1, "master: serving")
+	minion := c.startMinion("m1", "")
+	minion.log.waitLines(t, 1, "authenticated with the master")
+	trusted := filepath.Join(c.root, "m1/etc/brine/pki/minion/minion_master.pub")
+	before, err := os.ReadFile(trusted)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Another master, with its own key, on the same address.
+	first.stop(t)
+	second := c.startMaster("second", "auto_accept: True\n")
+	second.log.waitLines(t, 1, "master: serving")
+	publish(t, c, "second")
+	minion.log.waitLines(t, 1, "the master's public key has changed")
+	after, _ := os.ReadFile(trusted)
+	if string(after) != string(before) {
+		t.Fatal("the minion replaced its trusted master key")
+	}
+}

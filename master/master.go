@@ -1,0 +1,257 @@
+// Package master is the Brine master: the request server on the ret port
+// (authentication, minion requests, local clients), the publisher on the
+// publish port, the event bus, the key store and the master's secrets.
+// It never imports package minion.
+package master
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/brine-project/brine/config"
+	"github.com/brine-project/brine/crypto"
+	"github.com/brine-project/brine/events"
+	"github.com/brine-project/brine/master/pki"
+	"github.com/brine-project/brine/transport"
+)
+
+// Master is a running master. Create it with New, run it with Run.
+type Master struct {
+	cfg  *config.Master
+	log  *slog.Logger
+	rand io.Reader
+
+	keys    *pki.Store
+	priv    *rsa.PrivateKey
+	pubPEM  string // master.pub, clean form, as sent in pub_key
+	signPub string // pub_sig for master_sign_pubkey ("" when off)
+
+	pubSigAlgo crypto.SigAlgo // publish_signing_algorithm
+
+	aes      *aesKeys
+	sessions *sessions
+	toks     *tokCache
+	replays  *replayGuard
+
+	autosign, autoreject pki.PatternFile
+
+	bus       *transport.Publisher // the event bus (PULL → PUB over ipc)
+	events    events.Firer
+	publisher *transport.Publisher
+	server    *transport.ReqServer
+}
+
+// New prepares the master: directories, keys, secrets, and its sockets,
+// bound and ready for Run. It fails if a port or socket is in use.
+func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Master{
+		cfg:        cfg,
+		log:        log,
+		rand:       rand.Reader,
+		autosign:   pki.PatternFile{Path: cfg.AutosignFile},
+		autoreject: pki.PatternFile{Path: cfg.AutorejectFile},
+	}
+	var err error
+	if m.pubSigAlgo, err = crypto.ParseSigAlgo(cfg.PublishSigningAlgorithm); err != nil {
+		return nil, fmt.Errorf("master: publish_signing_algorithm: %w", err)
+	}
+	for _, d := range []string{cfg.CacheDir, cfg.SockDir, filepath.Join(cfg.CacheDir, "sessions")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("master: %w", err)
+		}
+	}
+	if m.keys, err = pki.Open(cfg.PKIDir); err != nil {
+		return nil, fmt.Errorf("master: opening pki_dir: %w", err)
+	}
+	if err := m.loadKeys(); err != nil {
+		return nil, err
+	}
+	if err := m.writeRootKeys(); err != nil {
+		return nil, err
+	}
+	if m.aes, err = newAESKeys(m.rand, m.priv); err != nil {
+		return nil, err
+	}
+	m.sessions = newSessions(filepath.Join(cfg.CacheDir, "sessions"), time.Duration(cfg.PublishSession)*time.Second, m.rand)
+	m.toks = newTokCache()
+	m.replays = newReplayGuard()
+
+	opts := transport.Options{Logger: log}
+	if m.bus, err = transport.NewEventPublisher(cfg.SockDir, opts); err != nil {
+		return nil, fmt.Errorf("master: event bus: %w", err)
+	}
+	m.events = events.NewLocalFirer(m.bus)
+	if m.publisher, err = transport.NewMasterPublisher(cfg.SockDir, cfg.Endpoint(cfg.PublishPort), m.wrapPublication, opts); err != nil {
+		m.bus.Close()
+		return nil, fmt.Errorf("master: publisher: %w", err)
+	}
+	m.server, err = transport.NewReqServer(transport.ReqServerConfig{
+		Addr:       cfg.Endpoint(cfg.RetPort),
+		Workers:    cfg.WorkerThreads,
+		Handler:    m.handle,
+		ErrorReply: func(error) []byte { return errorReply("Server-side exception handling payload") },
+		Options:    opts,
+	})
+	if err != nil {
+		m.bus.Close()
+		m.publisher.Close()
+		return nil, fmt.Errorf("master: request server: %w", err)
+	}
+	return m, nil
+}
+
+// RetAddr and PublishAddr return the bound tcp addresses of the two ports.
+func (m *Master) RetAddr() net.Addr     { return m.server.Addr() }
+func (m *Master) PublishAddr() net.Addr { return m.publisher.PubAddr() }
+
+// Run serves until ctx ends, then shuts down: it stops taking requests,
+// answers those in flight and closes every socket.
+func (m *Master) Run(ctx context.Context) error {
+	m.log.Info("master: serving", "ret", m.server.Addr().String(), "publish", m.publisher.PubAddr().String(), "sock_dir", m.cfg.SockDir)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return m.bus.Serve(ctx) })
+	g.Go(func() error { return m.publisher.Serve(ctx) })
+	g.Go(func() error { return m.server.Serve(ctx) })
+	g.Go(func() error { return m.maintain(ctx) })
+	return g.Wait()
+}
+
+// loadKeys reads master.pem (generating the pair on first start) and the
+// optional master_sign pair.
+func (m *Master) loadKeys() error {
+	priv, err := loadOrCreateKey(m.rand, m.cfg.PKIDir, "master", m.cfg.KeySize, m.log)
+	if err != nil {
+		return err
+	}
+	m.priv = priv
+	m.pubPEM = crypto.CleanKey(crypto.PublicKeyPEM(&priv.PublicKey))
+	if !m.cfg.MasterSignPubkey {
+		return nil
+	}
+	if m.cfg.MasterUsePubkeySignature {
+		b, err := os.ReadFile(filepath.Join(m.cfg.PKIDir, m.cfg.MasterPubkeySignature))
+		if err != nil {
+			return fmt.Errorf("master: master_use_pubkey_signature: %w", err)
+		}
+		m.signPub = string(b)
+		return nil
+	}
+	signKey, err := loadOrCreateKey(m.rand, m.cfg.PKIDir, m.cfg.MasterSignKeyName, m.cfg.KeySize, m.log)
+	if err != nil {
+		return err
+	}
+	sig, err := crypto.Sign(signKey, crypto.PKCS1v15SHA1, []byte(m.pubPEM))
+	if err != nil {
+		return err
+	}
+	// Salt sends binascii.b2a_base64 of the signature: base64 and "\n".
+	m.signPub = base64Line(sig)
+	return nil
+}
+
+// loadOrCreateKey reads <dir>/<name>.pem, or makes the pair <name>.pem
+// (0400) and <name>.pub (0644) when neither exists.
+func loadOrCreateKey(rnd io.Reader, dir, name string, bits int, log *slog.Logger) (*rsa.PrivateKey, error) {
+	pemPath := filepath.Join(dir, name+".pem")
+	priv, err := crypto.ReadPrivateKey(pemPath)
+	if err == nil {
+		return priv, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("master: reading %s: %w", pemPath, err)
+	}
+	log.Info("master: generating key pair", "path", pemPath, "bits", bits)
+	if priv, err = crypto.GenerateKey(rnd, bits); err != nil {
+		return nil, err
+	}
+	if err := crypto.WritePrivateKey(pemPath, priv); err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	if err := crypto.WritePublicKey(filepath.Join(dir, name+".pub"), &priv.PublicKey); err != nil {
+		return nil, fmt.Errorf("master: %w", err)
+	}
+	return priv, nil
+}
+
+// writeRootKeys writes the keys local clients prove themselves with:
+// cachedir/.root_key, and .<user>_key for the user the master runs as,
+// new at every start, mode 0600.
+func (m *Master) writeRootKeys() error {
+	users := []string{"root"}
+	if u, err := user.Current(); err == nil && u.Username != "root" {
+		users = append(users, u.Username)
+	}
+	for _, u := range users {
+		key, err := crypto.GenerateCrypticleKey(m.rand)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(m.cfg.CacheDir, "."+u+"_key")
+		os.Remove(path) // it may be 0400 from an older master
+		if err := os.WriteFile(path, []byte(key), 0o600); err != nil {
+			return fmt.Errorf("master: writing %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// maintain rotates the AES key every publish_session, and when brine-key
+// drops the .dfn file after deleting or rejecting a key (rotate_aes_key).
+func (m *Master) maintain(ctx context.Context) error {
+	rotateEvery := time.Duration(m.cfg.PublishSession) * time.Second
+	rotate := time.NewTimer(rotateEvery)
+	defer rotate.Stop()
+	poll := time.NewTicker(time.Second)
+	defer poll.Stop()
+	dfn := filepath.Join(m.cfg.CacheDir, ".dfn")
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-rotate.C:
+			m.rotateAES(ctx, "publish_session elapsed")
+			rotate.Reset(rotateEvery)
+		case <-poll.C:
+			if _, err := os.Stat(dfn); err == nil {
+				os.Remove(dfn)
+				if m.cfg.RotateAESKey {
+					m.rotateAES(ctx, "a minion key was deleted or rejected")
+					rotate.Reset(rotateEvery)
+				}
+			}
+		}
+	}
+}
+
+func (m *Master) rotateAES(ctx context.Context, why string) {
+	if err := m.aes.rotate(m.rand, m.priv); err != nil {
+		m.log.Error("master: rotating the AES key", "err", err)
+		return
+	}
+	m.log.Info("master: AES key rotated", "why", why)
+	m.fire(ctx, "key", map[string]any{"rotate_aes_key": true})
+}
+
+// fire sends an event on the master bus; a failure is logged, not
+// returned: events are best effort, as in Salt.
+func (m *Master) fire(ctx context.Context, tag string, data map[string]any) {
+	if err := m.events.Fire(ctx, tag, data); err != nil {
+		m.log.Warn("master: firing event", "tag", tag, "err", err)
+	}
+}

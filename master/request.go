@@ -1,0 +1,206 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/brine-project/brine/crypto"
+	"github.com/brine-project/brine/master/pki"
+	"github.com/brine-project/brine/transport/wire"
+)
+
+// Salt's answers to requests it cannot take.
+const (
+	badLoad = "bad load"
+)
+
+// handle answers one request on the ret port: clear commands (_auth, and
+// those of local clients) and AES commands from minions.
+func (m *Master) handle(ctx context.Context, raw []byte) []byte {
+	req, err := wire.DecodeRequest(raw)
+	if err != nil {
+		m.log.Warn("master: bad load received on socket", "err", err)
+		return errorReply(badLoad)
+	}
+	if req.Enc == "clear" {
+		load := req.Load.(map[string]any)
+		if id, ok := load["id"].(string); ok && strings.IndexByte(id, 0) >= 0 {
+			m.log.Warn("master: payload contains an id with a null byte")
+			return errorReply("bad load: id contains a null byte")
+		}
+		cmd, _ := wire.OptString(load, "cmd")
+		switch cmd {
+		case "_auth":
+			return m.auth(ctx, load, req.Version)
+		case "ping":
+			b, err := wire.Marshal(load)
+			if err != nil {
+				return errorReply(badLoad)
+			}
+			return b
+		}
+		m.log.Info("master: clear command refused", "cmd", cmd)
+		b, _ := wire.Marshal(map[string]any{})
+		return b
+	}
+	return m.handleAES(ctx, req)
+}
+
+// handleAES decrypts and checks a minion's AES request, runs its command
+// and encrypts the answer. Version 3 requests are under the minion's
+// session key and must carry the minion's tok; older ones are under the
+// master AES key.
+func (m *Master) handleAES(ctx context.Context, req *wire.Request) []byte {
+	blob := req.Load.([]byte)
+	var c *crypto.Crypticle
+	if req.Version >= 3 {
+		if err := pki.ValidID(req.ID); err != nil {
+			m.log.Warn("master: AES request from an invalid id", "err", err)
+			return errorReply(badLoad)
+		}
+		if _, err := m.keys.Get(pki.Accepted, req.ID); err != nil {
+			m.log.Warn("master: AES request from a minion without an accepted key", "minion", req.ID)
+			return errorReply(badLoad)
+		}
+		sess, err := m.sessions.get(req.ID)
+		if err != nil {
+			m.log.Error("master: session key", "minion", req.ID, "err", err)
+			return errorReply(badLoad)
+		}
+		c = sess.c
+	} else {
+		c = m.aes.current().c
+	}
+	plain, err := c.Open(blob, "")
+	if err != nil {
+		// A failed HMAC under the session key: a wrong or stale key, or
+		// tampering. Either way the minion must authenticate again.
+		m.log.Warn("master: AES request does not decrypt", "minion", req.ID, "err", err)
+		return errorReply(badLoad)
+	}
+	load, err := wire.UnmarshalMap(plain)
+	if err != nil {
+		m.log.Warn("master: AES request load is not a map", "minion", req.ID, "err", err)
+		return errorReply("payload and load must be a dict")
+	}
+	id, _ := wire.OptString(load, "id")
+	if strings.IndexByte(id, 0) >= 0 {
+		return errorReply("bad load: id contains a null byte")
+	}
+	nonce, _ := wire.OptString(load, "nonce")
+	delete(load, "nonce")
+	tok, tokErr := wire.Bytes(load, "tok")
+	delete(load, "tok")
+	if req.Version >= 3 {
+		if ttl := m.cfg.RequestServerTTL; ttl > 0 {
+			ts, err := wire.Int(load, "ts")
+			if err != nil || time.Since(time.Unix(ts, 0)) > time.Duration(ttl)*time.Second {
+				m.log.Warn("master: request outside request_server_ttl", "minion", id)
+				return errorReply(badLoad)
+			}
+		}
+		if req.ID != id {
+			m.log.Warn("master: request id mismatch", "envelope", req.ID, "load", id)
+			return errorReply(badLoad)
+		}
+		if tokErr != nil {
+			m.log.Warn("master: request without a tok", "minion", id)
+			return errorReply(badLoad)
+		}
+	}
+	if tokErr == nil {
+		if err := m.checkTok(id, tok); err != nil {
+			m.log.Warn("master: minion token did not validate", "minion", id, "err", err)
+			return errorReply(badLoad)
+		}
+	}
+	ts, tsErr := wire.Int(load, "ts")
+	if err := m.replays.check(id, nonce, ts, tsErr == nil); err != nil {
+		m.log.Warn("master: request refused", "minion", id, "err", err)
+		return errorReply(badLoad)
+	}
+
+	cmd, _ := wire.OptString(load, "cmd")
+	ret := m.aesCommand(ctx, cmd, id, load)
+
+	payload, err := wire.Marshal(ret)
+	if err != nil {
+		return errorReply("Some exception handling minion payload")
+	}
+	if req.Version < 2 {
+		nonce = ""
+	}
+	sealed, err := c.Seal(m.rand, nonce, payload)
+	if err != nil {
+		return errorReply("Some exception handling minion payload")
+	}
+	// The reply is one msgpack str holding the Crypticle bytes.
+	b, err := wire.Marshal(sealed)
+	if err != nil {
+		return errorReply("Some exception handling minion payload")
+	}
+	return b
+}
+
+// checkTok verifies a minion's tok against its accepted key.
+func (m *Master) checkTok(id string, tok []byte) error {
+	if err := pki.ValidID(id); err != nil {
+		return err
+	}
+	pub, err := m.keys.Get(pki.Accepted, id)
+	if err != nil {
+		return errors.New("no accepted key")
+	}
+	return m.toks.verify(id, pub, tok)
+}
+
+// aesCommand runs one AES command and returns what goes back to the
+// minion. Unknown commands, and those Salt hides (a "__" prefix), get
+// Salt's empty answer.
+func (m *Master) aesCommand(ctx context.Context, cmd, id string, load map[string]any) any {
+	switch {
+	case strings.HasPrefix(cmd, "__"):
+		return map[string]any{}
+	case cmd == "_minion_event":
+		m.minionEvent(ctx, id, load)
+		return nil
+	}
+	m.log.Info("master: unknown AES command", "minion", id, "cmd", cmd)
+	return map[string]any{}
+}
+
+// minionEvent re-fires a minion's events on the master bus: a single event
+// with the whole load as its data, or a batch with each event's own data
+// (and a copy under pretag when one is set).
+func (m *Master) minionEvent(ctx context.Context, id string, load map[string]any) {
+	if list, ok := load["events"].([]any); ok {
+		pretag, _ := wire.OptString(load, "pretag")
+		for _, e := range list {
+			ev, ok := e.(map[string]any)
+			if !ok {
+				continue
+			}
+			tag, _ := wire.OptString(ev, "tag")
+			data, _ := ev["data"].(map[string]any)
+			if tag == "" {
+				continue
+			}
+			if data == nil {
+				data = map[string]any{"data": ev["data"]}
+			}
+			m.fire(ctx, tag, data)
+			if pretag != "" {
+				m.fire(ctx, pretag+"/"+tag, data)
+			}
+		}
+		return
+	}
+	tag, _ := wire.OptString(load, "tag")
+	if tag == "" {
+		m.log.Info("master: minion event without a tag", "minion", id)
+		return
+	}
+	m.fire(ctx, tag, load)
+}

@@ -1,0 +1,402 @@
+// Package minion is the Brine minion: it authenticates to the master,
+// subscribes to its publications and talks to it over the request
+// channel. It never imports package master, so that the minion binary
+// stays small.
+package minion
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/brine-project/brine/config"
+	"github.com/brine-project/brine/crypto"
+	"github.com/brine-project/brine/transport"
+	"github.com/brine-project/brine/transport/wire"
+)
+
+// Minion is a running minion. Create it with New, run it with Run.
+type Minion struct {
+	cfg  *config.Minion
+	log  *slog.Logger
+	rand io.Reader
+
+	priv    *rsa.PrivateKey
+	pubPEM  string // minion.pub, clean form, as sent in _auth
+	tok     []byte // X9.31 of "salt" with our key: deterministic, made once
+	token   string // the token of our _auth requests, made once per run
+	encAlgo crypto.EncAlgo
+	sigAlgo crypto.SigAlgo
+
+	authTimeout time.Duration
+	req         *transport.ReqClient
+
+	mu    sync.Mutex // guards creds
+	creds *creds
+}
+
+// New loads the minion's keys, making them on first start.
+func New(cfg *config.Minion, log *slog.Logger) (*Minion, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Minion{cfg: cfg, log: log.With("minion", cfg.ID), rand: rand.Reader,
+		authTimeout: time.Duration(cfg.AuthTimeout) * time.Second}
+	var err error
+	if m.encAlgo, err = crypto.ParseEncAlgo(cfg.EncryptionAlgorithm); err != nil {
+		return nil, fmt.Errorf("minion: encryption_algorithm: %w", err)
+	}
+	if m.sigAlgo, err = crypto.ParseSigAlgo(cfg.SigningAlgorithm); err != nil {
+		return nil, fmt.Errorf("minion: signing_algorithm: %w", err)
+	}
+	for _, d := range []string{cfg.PKIDir, cfg.CacheDir, cfg.SockDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("minion: %w", err)
+		}
+	}
+	if err := m.loadKeys(); err != nil {
+		return nil, err
+	}
+	if m.token, err = crypto.GenerateCrypticleKey(m.rand); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Minion) loadKeys() error {
+	pemPath := filepath.Join(m.cfg.PKIDir, "minion.pem")
+	priv, err := crypto.ReadPrivateKey(pemPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		m.log.Info("minion: generating key pair", "path", pemPath, "bits", m.cfg.KeySize)
+		if priv, err = crypto.GenerateKey(m.rand, m.cfg.KeySize); err != nil {
+			return err
+		}
+		if err := crypto.WritePrivateKey(pemPath, priv); err != nil {
+			return fmt.Errorf("minion: %w", err)
+		}
+		if err := crypto.WritePublicKey(filepath.Join(m.cfg.PKIDir, "minion.pub"), &priv.PublicKey); err != nil {
+			return fmt.Errorf("minion: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("minion: reading %s: %w", pemPath, err)
+	}
+	m.priv = priv
+	m.pubPEM = crypto.CleanKey(crypto.PublicKeyPEM(&priv.PublicKey))
+	if m.tok, err = crypto.SignX931(m.rand, priv, []byte("salt")); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Run connects to the master, authenticates (waiting while the key is
+// pending), subscribes to publications and serves until ctx ends. It
+// re-authenticates whenever the publish link comes back after a drop (the
+// master may have restarted with a new AES key) or a publication fails
+// its HMAC (the key was rotated).
+func (m *Minion) Run(ctx context.Context) error {
+	var err error
+	m.req, err = transport.NewReqClient(transport.ReqClientConfig{
+		Addr:    m.cfg.RetEndpoint(),
+		Timeout: time.Duration(m.cfg.RequestChannelTimeout) * time.Second,
+		Tries:   m.cfg.RequestChannelTries,
+		Options: m.transportOptions(nil),
+	})
+	if err != nil {
+		return err
+	}
+	defer m.req.Close()
+
+	if err := m.signIn(ctx); err != nil {
+		return err
+	}
+	reauth := make(chan struct{}, 1)
+	var wasUp, wasDown bool
+	var linkMu sync.Mutex
+	sub, err := transport.NewSubscriber(transport.SubscriberConfig{
+		Addr: m.cfg.PublishEndpoint(),
+		Options: m.transportOptions(func(up bool, _ string) {
+			linkMu.Lock()
+			defer linkMu.Unlock()
+			if !up {
+				wasDown = wasUp
+				return
+			}
+			if wasDown {
+				select {
+				case reauth <- struct{}{}:
+				default:
+				}
+			}
+			wasUp, wasDown = true, false
+		}),
+	})
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	m.fireStart(ctx)
+
+	pubs := make(chan [][]byte)
+	go func() {
+		for {
+			msg, err := sub.Recv(ctx)
+			if err != nil {
+				close(pubs)
+				return
+			}
+			select {
+			case pubs <- msg:
+			case <-ctx.Done():
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			for range pubs {
+			}
+			return nil
+		case <-reauth:
+			m.log.Info("minion: the publish link came back; authenticating again")
+			if err := m.signIn(ctx); err != nil {
+				return err
+			}
+		case msg, ok := <-pubs:
+			if !ok {
+				return nil
+			}
+			m.publication(ctx, msg)
+		}
+	}
+}
+
+// transportOptions are the socket options of the minion's links, with
+// Salt's reconnect backoff.
+func (m *Minion) transportOptions(onPeer func(bool, string)) transport.Options {
+	return transport.Options{
+		Logger: m.log,
+		Reconnect: transport.Backoff{
+			Initial:     time.Duration(m.cfg.ReconDefault) * time.Millisecond,
+			Max:         time.Duration(m.cfg.ReconMax) * time.Millisecond,
+			NoRandomize: !m.cfg.ReconRandomize,
+		},
+		OnPeer: onPeer,
+	}
+}
+
+// signIn authenticates until accepted: while the key is pending (or the
+// master is full, or refuses us) it waits acceptance_wait_time, growing to
+// acceptance_wait_time_max, with jitter, and tries again. It returns only
+// on acceptance or when ctx ends.
+func (m *Minion) signIn(ctx context.Context) error {
+	if d := m.cfg.RandomReauthDelay; d > 0 && m.haveCreds() {
+		// Salt's random_reauth_delay: a crowd of minions re-authenticating
+		// after a key rotation spreads out instead of arriving together.
+		if err := sleepCtx(ctx, mrand.N(time.Duration(d)*time.Second)); err != nil {
+			return nil
+		}
+	}
+	wait := time.Duration(m.cfg.AcceptanceWaitTime) * time.Second
+	maxWait := max(wait, time.Duration(m.cfg.AcceptanceWaitTimeMax)*time.Second)
+	for {
+		c, err := m.authenticate(ctx)
+		if err == nil {
+			m.mu.Lock()
+			if m.creds != nil && m.creds.aesKey == c.aesKey {
+				// Same AES key: the publications seen so far still count.
+				c.serials = m.creds.serials
+			}
+			m.creds = c
+			m.mu.Unlock()
+			m.log.Info("minion: authenticated with the master", "master", m.cfg.RetEndpoint())
+			return nil
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		level := slog.LevelInfo
+		if errors.Is(err, ErrMasterKey) || errors.Is(err, ErrRejected) {
+			level = slog.LevelError
+		}
+		m.log.Log(ctx, level, "minion: authentication failed; retrying", "err", err, "retry_in", wait)
+		// Jitter: up to a fifth of the wait, so minions pending together
+		// do not come back in lockstep.
+		if err := sleepCtx(ctx, wait+mrand.N(wait/5+1)); err != nil {
+			return nil
+		}
+		wait = min(maxWait, wait+time.Duration(m.cfg.AcceptanceWaitTime)*time.Second)
+	}
+}
+
+func (m *Minion) haveCreds() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.creds != nil
+}
+
+func (m *Minion) currentCreds() *creds {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.creds
+}
+
+// request sends an AES request (version 3: under the session key, with
+// nonce, ts and tok) and returns the master's answer.
+func (m *Minion) request(ctx context.Context, load wire.Map) (any, error) {
+	c := m.currentCreds()
+	nonce := newNonce(m.rand)
+	load = append(load,
+		wire.Field{Key: "nonce", Value: nonce},
+		wire.Field{Key: "ts", Value: time.Now().Unix()},
+		wire.Field{Key: "tok", Value: m.tok},
+	)
+	payload, err := wire.Marshal(load)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := c.session.Seal(m.rand, "", payload)
+	if err != nil {
+		return nil, err
+	}
+	env, err := (&wire.Request{Enc: "aes", Load: sealed, Version: 3, ID: m.cfg.ID,
+		EncAlgo: string(m.encAlgo), SigAlgo: string(m.sigAlgo)}).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := m.req.Request(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	v, err := wire.Unmarshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("minion: unreadable reply: %w", err)
+	}
+	var blob []byte
+	switch v := v.(type) {
+	case []byte:
+		blob = v
+	case string:
+		blob = []byte(v)
+	default:
+		return nil, fmt.Errorf("minion: unexpected reply %T", v)
+	}
+	plain, err := c.session.Open(blob, nonce)
+	if err != nil {
+		if s, ok := v.(string); ok && len(s) < 100 {
+			return nil, fmt.Errorf("minion: the master answered %q", s)
+		}
+		return nil, fmt.Errorf("minion: the reply does not decrypt: %w", err)
+	}
+	return wire.Unmarshal(plain)
+}
+
+// fireStart sends the start events Salt's minion sends once connected.
+func (m *Minion) fireStart(ctx context.Context) {
+	msg := fmt.Sprintf("Minion %s started at %s", m.cfg.ID, time.Now().Format("Mon Jan _2 15:04:05 2006"))
+	for _, tag := range []string{"minion_start", "salt/minion/" + m.cfg.ID + "/start"} {
+		_, err := m.request(ctx, wire.Map{
+			{Key: "id", Value: m.cfg.ID},
+			{Key: "cmd", Value: "_minion_event"},
+			{Key: "pretag", Value: nil},
+			{Key: "data", Value: msg},
+			{Key: "tag", Value: tag},
+		})
+		if err != nil {
+			m.log.Warn("minion: sending the start event", "tag", tag, "err", err)
+		}
+	}
+}
+
+// publication checks and decrypts one publication. A publication that
+// fails its HMAC means the master's AES key changed: authenticate again
+// and try it once more.
+func (m *Minion) publication(ctx context.Context, msg [][]byte) {
+	body := msg[len(msg)-1]
+	pub, err := wire.DecodePublication(body)
+	if err != nil {
+		m.log.Warn("minion: dropping a malformed publication", "err", err)
+		return
+	}
+	c := m.currentCreds()
+	if m.cfg.SignPubMessages {
+		algo, err := crypto.ParseSigAlgo(pub.SigAlgo)
+		if err == nil {
+			err = crypto.Verify(c.masterPub, algo, pub.Load, pub.Sig)
+		}
+		if err != nil {
+			m.log.Warn("minion: dropping a publication whose signature does not verify", "err", err)
+			return
+		}
+	}
+	plain, err := c.aes.Open(pub.Load, "")
+	if errors.Is(err, crypto.ErrHMAC) {
+		m.log.Info("minion: a publication does not verify with our AES key; authenticating again")
+		if err := m.signIn(ctx); err != nil || ctx.Err() != nil {
+			return
+		}
+		c = m.currentCreds()
+		plain, err = c.aes.Open(pub.Load, "")
+	}
+	if err != nil {
+		m.log.Warn("minion: dropping a publication that does not decrypt", "err", err)
+		return
+	}
+	load, err := wire.UnmarshalMap(plain)
+	if err != nil {
+		m.log.Warn("minion: dropping a publication whose load is not a map", "err", err)
+		return
+	}
+	serial, err := wire.Int(load, "serial")
+	if err == nil && !c.serials.Check(serial) {
+		m.log.Warn("minion: dropping a replayed publication", "serial", serial)
+		return
+	}
+	delete(load, "serial")
+	m.log.Debug("minion: publication", "jid", load["jid"], "fun", load["fun"])
+}
+
+// newNonce is uuid4().hex: 32 lowercase hex digits.
+func newNonce(rnd io.Reader) string {
+	var b [16]byte
+	if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		panic("minion: no randomness: " + err.Error())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return hex.EncodeToString(b[:])
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func decodeBase64(s string) ([]byte, error) {
+	return base64.StdEncoding.DecodeString(s)
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
