@@ -94,3 +94,43 @@ func TestMasterKeyChanged(t *testing.T) {
 		t.Fatal("the minion replaced its trusted master key")
 	}
 }
+
+// With master_sign_pubkey the master signs its public key, and a minion
+// with verify_master_pubkey_sign trusts it only if that signature checks
+// with the master_sign.pub it was given.
+func TestVerifyMasterPubkeySign(t *testing.T) {
+	c := newCluster(t)
+	master := c.startMaster("master", "auto_accept: True\nmaster_sign_pubkey: True\n")
+	master.log.waitLines(t, 1, "master: serving")
+	signPub, err := os.ReadFile(filepath.Join(c.root, "master/etc/brine/pki/master/master_sign.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id, key, want string
+	}{
+		{"good", string(signPub), "authenticated with the master"},
+		{"bad", string(otherPub(t, c)), "pub_sig does not verify"},
+	} {
+		writeFile(t, filepath.Join(c.root, tc.id, "etc/brine/pki/minion/master_sign.pub"), tc.key)
+		m := c.startMinion(tc.id, "verify_master_pubkey_sign: True\n")
+		m.log.waitLines(t, 1, tc.want)
+		_, err := os.Stat(filepath.Join(c.root, tc.id, "etc/brine/pki/minion/minion_master.pub"))
+		if trusted := err == nil; trusted != (tc.id == "good") {
+			t.Fatalf("minion %s: trusted the master key: %v", tc.id, trusted)
+		}
+	}
+}
+
+// otherPub makes a key pair that is not the master's signing key.
+func otherPub(t *testing.T, c *cluster) []byte {
+	dir := filepath.Join(c.root, "other")
+	if out, err := run(t, "brine-key", "--gen-keys", "other", "--gen-keys-dir", dir); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "other.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,7 +1,10 @@
 package master
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"log/slog"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -27,8 +30,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // recorder is an events.Firer that remembers what was fired.
 type recorder struct {
-	mu  sync.Mutex
-	evs []fired
+	mu   sync.Mutex
+	evs  []fired
+	logs *syncBuffer // the master's log
 }
 
 type fired struct {
@@ -95,7 +99,8 @@ func newTestMaster(t *testing.T, mutate func(*config.Master)) (*Master, *recorde
 		}
 		os.WriteFile(filepath.Join(cfg.PKIDir, f), b, 0o600)
 	}
-	m, err := New(&cfg, nil)
+	logs := &syncBuffer{}
+	m, err := New(&cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +112,27 @@ func newTestMaster(t *testing.T, mutate func(*config.Master)) (*Master, *recorde
 		cancel()
 		m.server.Serve(ctx)
 	})
-	rec := &recorder{}
+	rec := &recorder{logs: logs}
 	m.events = rec
 	return m, rec
+}
+
+// syncBuffer is a bytes.Buffer safe for the master's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // minionSide is what a test minion knows.
@@ -333,7 +356,7 @@ func TestAuthPolicies(t *testing.T) {
 // Bad input is answered, writes nothing to the pki dir, and the master
 // goes on serving a good minion.
 func TestAuthBadInput(t *testing.T) {
-	m, _ := newTestMaster(t, nil)
+	m, rec := newTestMaster(t, nil)
 	a := newMinionSide(t, "web-1", "minion-a")
 	before := keyFiles(t, m)
 	good := func(mod func(wire.Map) wire.Map) []byte {
@@ -370,12 +393,16 @@ func TestAuthBadInput(t *testing.T) {
 		{"load not a map", request(t, &wire.Request{Enc: "aes", Load: []byte("x"), Version: 2}), "bad load"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			logged := len(rec.logs.String())
 			raw := m.handle(context.Background(), tc.raw)
 			if got := describeReply(t, m, raw); !strings.Contains(got, tc.want) {
 				t.Fatalf("reply %s, want it to say %q", got, tc.want)
 			}
 			if after := keyFiles(t, m); !slices.Equal(before, after) {
 				t.Fatalf("pki dir changed: %v → %v", before, after)
+			}
+			if line := rec.logs.String()[logged:]; !strings.Contains(line, "msg=\"master: ") {
+				t.Fatalf("no log line says what was refused (log: %q)", line)
 			}
 		})
 	}
@@ -565,5 +592,29 @@ func TestRotateAES(t *testing.T) {
 	defer rec.mu.Unlock()
 	if ev := rec.evs[len(rec.evs)-1]; ev.tag != "key" || ev.data["rotate_aes_key"] != true {
 		t.Fatalf("event %v", ev)
+	}
+}
+
+// With master_sign_pubkey the accepted reply carries pub_sig: base64 and
+// a newline of master_sign.pem's signature over the master's public key.
+func TestMasterSignPubkey(t *testing.T) {
+	m, _ := newTestMaster(t, func(c *config.Master) { c.MasterSignPubkey = true; c.AutoAccept = true })
+	a := newMinionSide(t, "web-1", "minion-a")
+	r := a.auth(t, m, false)
+	checkAccepted(t, m, a, r, false)
+	s, _ := r["pub_sig"].(string)
+	if !strings.HasSuffix(s, "\n") {
+		t.Fatalf("pub_sig %q is not a base64 line", s)
+	}
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(s, "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signPub, err := crypto.ReadPublicKey(filepath.Join(m.cfg.PKIDir, "master_sign.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crypto.Verify(signPub, crypto.PKCS1v15SHA1, []byte(m.pubPEM), sig); err != nil {
+		t.Fatalf("pub_sig does not verify with master_sign.pub: %v", err)
 	}
 }
