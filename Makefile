@@ -38,6 +38,8 @@ cross:
 
 bench:
 	@./transport/bench/run.sh
+	@echo; echo "== master returns/s and the CLI's wall time against one local minion"
+	CGO_ENABLED=0 $(GO) test -run '^$$' -bench 'BenchmarkReturns|BenchmarkCLIPing' -benchtime 3x ./master/ ./e2e/
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \

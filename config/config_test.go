@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -22,7 +23,7 @@ func TestMasterDefaultsWithoutFiles(t *testing.T) {
 	if err != nil || len(warns) != 0 {
 		t.Fatal(err, warns)
 	}
-	if d := DefaultMaster(); *c != d {
+	if d := DefaultMaster(); !reflect.DeepEqual(*c, d) {
 		t.Fatalf("got %+v, want the defaults", *c)
 	}
 	if c.Endpoint(c.RetPort) != "tcp://0.0.0.0:4506" {

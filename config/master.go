@@ -43,8 +43,13 @@ type Master struct {
 	MasterPubkeySignature    string `yaml:"master_pubkey_signature"`
 	RequestServerTTL         int    `yaml:"request_server_ttl"`
 
-	KeepJobsSeconds int  `yaml:"keep_jobs_seconds"`
-	JobCache        bool `yaml:"job_cache"`
+	KeepJobsSeconds  int  `yaml:"keep_jobs_seconds"`
+	JobCache         bool `yaml:"job_cache"`
+	GatherJobTimeout int  `yaml:"gather_job_timeout"`
+
+	// Nodegroups maps a name to a compound target (a string) or a list of
+	// ids and targets, as in Salt.
+	Nodegroups map[string]any `yaml:"nodegroups"`
 
 	LogLevel        string `yaml:"log_level"`
 	LogFile         string `yaml:"log_file" brine:"path"`
@@ -76,6 +81,7 @@ func DefaultMaster() Master {
 		MasterSignKeyName:       "master_sign",
 		MasterPubkeySignature:   "master_pubkey_signature",
 		KeepJobsSeconds:         86400,
+		GatherJobTimeout:        10,
 		JobCache:                true,
 		LogLevel:                "warning",
 		LogFile:                 "/var/log/brine/master",

@@ -43,6 +43,12 @@ type Minion struct {
 	ReconMax              int  `yaml:"recon_max"`
 	ReconRandomize        bool `yaml:"recon_randomize"`
 	PingInterval          int  `yaml:"ping_interval"`
+	ReturnRetryTries      int  `yaml:"return_retry_tries"`
+	ReturnRetryTimer      int  `yaml:"return_retry_timer"`
+	ReturnRetryTimerMax   int  `yaml:"return_retry_timer_max"`
+
+	// Grains are static grains: they override the ones the minion finds.
+	Grains map[string]any `yaml:"grains"`
 
 	LogLevel        string `yaml:"log_level"`
 	LogFile         string `yaml:"log_file" brine:"path"`
@@ -73,6 +79,9 @@ func DefaultMinion() Minion {
 		ReconDefault:          1000,
 		ReconMax:              10000,
 		ReconRandomize:        true,
+		ReturnRetryTries:      3,
+		ReturnRetryTimer:      5,
+		ReturnRetryTimerMax:   10,
 		LogLevel:              "warning",
 		LogFile:               "/var/log/brine/minion",
 		LogLevelLogfile:       "warning",

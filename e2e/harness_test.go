@@ -80,7 +80,7 @@ func touchSources() {
 // under the race detector on a loaded machine.
 const testTimeout = 60 * time.Second
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
 	t.Cleanup(cancel)
 	return ctx
@@ -126,7 +126,7 @@ func (l *logBuffer) count(subs ...string) int {
 }
 
 // waitLines waits until at least n lines contain all of subs.
-func (l *logBuffer) waitLines(t *testing.T, n int, subs ...string) {
+func (l *logBuffer) waitLines(t testing.TB, n int, subs ...string) {
 	t.Helper()
 	deadline := time.NewTimer(testTimeout)
 	defer deadline.Stop()
@@ -145,6 +145,26 @@ func (l *logBuffer) waitLines(t *testing.T, n int, subs ...string) {
 	}
 }
 
+// waitFor waits up to d for a line containing sub; it reports whether one
+// came.
+func (l *logBuffer) waitFor(d time.Duration, sub string) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		l.mu.Lock()
+		wake := l.wake
+		l.mu.Unlock()
+		if l.count(sub) > 0 {
+			return true
+		}
+		select {
+		case <-wake:
+		case <-t.C:
+			return false
+		}
+	}
+}
+
 // proc is a running binary.
 type proc struct {
 	name string
@@ -154,7 +174,7 @@ type proc struct {
 	err  error
 }
 
-func start(t *testing.T, name string, args ...string) *proc {
+func start(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, log: newLogBuffer(), done: make(chan struct{})}
 	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
@@ -173,7 +193,7 @@ func start(t *testing.T, name string, args ...string) *proc {
 }
 
 // stop sends SIGTERM and waits for the process to exit.
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	select {
 	case <-p.done:
 		return
@@ -190,7 +210,7 @@ func (p *proc) stop(t *testing.T) {
 }
 
 // run runs a binary to completion and returns its combined output.
-func run(t *testing.T, name string, args ...string) (string, error) {
+func run(t testing.TB, name string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -198,7 +218,7 @@ func run(t *testing.T, name string, args ...string) (string, error) {
 	return string(out), err
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -211,12 +231,12 @@ func freePort(t *testing.T) int {
 // cluster is a master's configuration, and the minions' roots, in one
 // short temp dir (socket paths must stay under sun_path's limit).
 type cluster struct {
-	t                *testing.T
+	t                testing.TB
 	root             string
 	retPort, pubPort int
 }
 
-func newCluster(t *testing.T) *cluster {
+func newCluster(t testing.TB) *cluster {
 	root, err := os.MkdirTemp("", "be2e")
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +245,7 @@ func newCluster(t *testing.T) *cluster {
 	return &cluster{t: t, root: root, retPort: freePort(t), pubPort: freePort(t)}
 }
 
-func writeFile(t *testing.T, path, text string) {
+func writeFile(t testing.TB, path, text string) {
 	t.Helper()
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
@@ -312,7 +332,7 @@ func (c *cluster) watch(ctx context.Context, name string) *events.Subscriber {
 }
 
 // waitEvent returns the next event matching tag and the data fields.
-func waitEvent(t *testing.T, ctx context.Context, sub *events.Subscriber, tag string, fields map[string]any) events.Event {
+func waitEvent(t testing.TB, ctx context.Context, sub *events.Subscriber, tag string, fields map[string]any) events.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, testTimeout)
 	defer cancel()
@@ -331,5 +351,23 @@ func waitEvent(t *testing.T, ctx context.Context, sub *events.Subscriber, tag st
 		if ok {
 			return ev
 		}
+	}
+}
+
+// waitEvents waits until every one of tags has been seen, in any order.
+func waitEvents(t testing.TB, ctx context.Context, sub *events.Subscriber, tags ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, testTimeout)
+	defer cancel()
+	want := map[string]bool{}
+	for _, tag := range tags {
+		want[tag] = true
+	}
+	for len(want) > 0 {
+		ev, err := sub.Next(ctx)
+		if err != nil {
+			t.Fatalf("waiting for events %v: %v", want, err)
+		}
+		delete(want, ev.Tag)
 	}
 }

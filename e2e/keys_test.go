@@ -72,22 +72,24 @@ func publish(t *testing.T, c *cluster, name string) {
 // A minion whose stored master key differs from the master's refuses to
 // go on, says why, and keeps its stored key.
 func TestMasterKeyChanged(t *testing.T) {
+	ctx := ctxT(t)
 	c := newCluster(t)
 	first := c.startMaster("first", "auto_accept: True\n")
 	first.log.waitLines(t, 1, "master: serving")
+	bus := c.watch(ctx, "first")
 	minion := c.startMinion("m1", "")
-	minion.log.waitLines(t, 1, "authenticated with the master")
+	waitEvent(t, ctx, bus, "salt/minion/m1/start", nil) // fully up
 	trusted := filepath.Join(c.root, "m1/etc/brine/pki/minion/minion_master.pub")
 	before, err := os.ReadFile(trusted)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	// Another master, with its own key, on the same address.
+	// Another master, with its own key, on the same address: when the
+	// minion's publish link comes back it authenticates, and refuses.
 	first.stop(t)
 	second := c.startMaster("second", "auto_accept: True\n")
 	second.log.waitLines(t, 1, "master: serving")
-	publish(t, c, "second")
 	minion.log.waitLines(t, 1, "the master's public key has changed")
 	after, _ := os.ReadFile(trusted)
 	if string(after) != string(before) {

@@ -158,6 +158,9 @@ func Subscribe(endpoint, pattern string, opts transport.Options) (*Subscriber, e
 // fired before it is are not seen (ZeroMQ's slow joiner).
 func (s *Subscriber) Connected() bool { return s.sub.Peers() > 0 }
 
+// WaitConnected waits until the subscriber is connected to the bus.
+func (s *Subscriber) WaitConnected(ctx context.Context) error { return s.sub.WaitPeers(ctx, 1) }
+
 // Next returns the next matching event. Malformed messages are skipped.
 func (s *Subscriber) Next(ctx context.Context) (Event, error) {
 	for {

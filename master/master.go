@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -24,6 +25,9 @@ import (
 	"github.com/brine-project/brine/config"
 	"github.com/brine-project/brine/crypto"
 	"github.com/brine-project/brine/events"
+	"github.com/brine-project/brine/internal/jid"
+	"github.com/brine-project/brine/master/jobcache"
+	"github.com/brine-project/brine/master/mcache"
 	"github.com/brine-project/brine/master/pki"
 	"github.com/brine-project/brine/transport"
 )
@@ -45,6 +49,15 @@ type Master struct {
 	sessions *sessions
 	toks     *tokCache
 	replays  *replayGuard
+	rootKeys map[string]string // user → key of cachedir/.<user>_key
+
+	jids    jid.Generator
+	jobs    jobcache.Cache
+	mcache  *mcache.Cache
+	returns returnWaiters
+
+	runCtx    context.Context // Run's context: runners started by requests end with it
+	runnersWG sync.WaitGroup
 
 	autosign, autoreject pki.PatternFile
 
@@ -64,6 +77,7 @@ func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
 		cfg:        cfg,
 		log:        log,
 		rand:       rand.Reader,
+		runCtx:     context.Background(),
 		autosign:   pki.PatternFile{Path: cfg.AutosignFile},
 		autoreject: pki.PatternFile{Path: cfg.AutorejectFile},
 	}
@@ -91,14 +105,25 @@ func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
 	m.sessions = newSessions(filepath.Join(cfg.CacheDir, "sessions"), time.Duration(cfg.PublishSession)*time.Second, m.rand)
 	m.toks = newTokCache()
 	m.replays = newReplayGuard()
+	if m.mcache, err = mcache.Open(filepath.Join(cfg.CacheDir, "minions")); err != nil {
+		return nil, fmt.Errorf("master: minion data cache: %w", err)
+	}
+	m.jobs = jobcache.Null()
+	if cfg.JobCache {
+		if m.jobs, err = jobcache.OpenBolt(filepath.Join(cfg.CacheDir, "jobs.db"), time.Duration(cfg.KeepJobsSeconds)*time.Second); err != nil {
+			return nil, fmt.Errorf("master: job cache: %w", err)
+		}
+	}
 
 	opts := transport.Options{Logger: log}
 	if m.bus, err = transport.NewEventPublisher(cfg.SockDir, opts); err != nil {
+		m.jobs.Close()
 		return nil, fmt.Errorf("master: event bus: %w", err)
 	}
 	m.events = events.NewLocalFirer(m.bus)
 	if m.publisher, err = transport.NewMasterPublisher(cfg.SockDir, cfg.Endpoint(cfg.PublishPort), m.wrapPublication, opts); err != nil {
 		m.bus.Close()
+		m.jobs.Close()
 		return nil, fmt.Errorf("master: publisher: %w", err)
 	}
 	m.server, err = transport.NewReqServer(transport.ReqServerConfig{
@@ -111,9 +136,19 @@ func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
 	if err != nil {
 		m.bus.Close()
 		m.publisher.Close()
+		m.jobs.Close()
 		return nil, fmt.Errorf("master: request server: %w", err)
 	}
 	return m, nil
+}
+
+// Close releases what New opened, for a master that is never run (Run
+// releases everything itself when it returns).
+func (m *Master) Close() error {
+	m.bus.Close()
+	m.publisher.Close()
+	m.server.Close()
+	return m.jobs.Close()
 }
 
 // RetAddr and PublishAddr return the bound tcp addresses of the two ports.
@@ -123,13 +158,19 @@ func (m *Master) PublishAddr() net.Addr { return m.publisher.PubAddr() }
 // Run serves until ctx ends, then shuts down: it stops taking requests,
 // answers those in flight and closes every socket.
 func (m *Master) Run(ctx context.Context) error {
+	m.runCtx = ctx
 	m.log.Info("master: serving", "ret", m.server.Addr().String(), "publish", m.publisher.PubAddr().String(), "sock_dir", m.cfg.SockDir)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return m.bus.Serve(ctx) })
 	g.Go(func() error { return m.publisher.Serve(ctx) })
 	g.Go(func() error { return m.server.Serve(ctx) })
 	g.Go(func() error { return m.maintain(ctx) })
-	return g.Wait()
+	err := g.Wait()
+	m.runnersWG.Wait()
+	if cerr := m.jobs.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // loadKeys reads master.pem (generating the pair on first start) and the
@@ -193,6 +234,7 @@ func loadOrCreateKey(rnd io.Reader, dir, name string, bits int, log *slog.Logger
 // cachedir/.root_key, and .<user>_key for the user the master runs as,
 // new at every start, mode 0600.
 func (m *Master) writeRootKeys() error {
+	m.rootKeys = make(map[string]string)
 	users := []string{"root"}
 	if u, err := user.Current(); err == nil && u.Username != "root" {
 		users = append(users, u.Username)
@@ -207,6 +249,7 @@ func (m *Master) writeRootKeys() error {
 		if err := os.WriteFile(path, []byte(key), 0o600); err != nil {
 			return fmt.Errorf("master: writing %s: %w", path, err)
 		}
+		m.rootKeys[u] = key
 	}
 	return nil
 }
@@ -219,6 +262,9 @@ func (m *Master) maintain(ctx context.Context) error {
 	defer rotate.Stop()
 	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
+	// Salt checks for old jobs every hour (loop_interval × …); so do we.
+	expire := time.NewTicker(time.Hour)
+	defer expire.Stop()
 	dfn := filepath.Join(m.cfg.CacheDir, ".dfn")
 	for {
 		select {
@@ -227,6 +273,12 @@ func (m *Master) maintain(ctx context.Context) error {
 		case <-rotate.C:
 			m.rotateAES(ctx, "publish_session elapsed")
 			rotate.Reset(rotateEvery)
+		case <-expire.C:
+			if n, err := m.jobs.Expire(ctx, time.Now()); err != nil {
+				m.log.Error("master: expiring old jobs", "err", err)
+			} else if n > 0 {
+				m.log.Info("master: expired old jobs", "jobs", n)
+			}
 		case <-poll.C:
 			if _, err := os.Stat(dfn); err == nil {
 				os.Remove(dfn)

@@ -3,13 +3,13 @@ package master
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"log/slog"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,7 +70,7 @@ func readKey(t testing.TB, name string) *rsa.PrivateKey {
 
 // newTestMaster starts a master in a temp root with the committed test
 // master key, tcp on loopback port 0; mutate adjusts its config.
-func newTestMaster(t *testing.T, mutate func(*config.Master)) (*Master, *recorder) {
+func newTestMaster(t testing.TB, mutate func(*config.Master)) (*Master, *recorder) {
 	t.Helper()
 	root := t.TempDir()
 	cfg := config.DefaultMaster()
@@ -104,14 +104,7 @@ func newTestMaster(t *testing.T, mutate func(*config.Master)) (*Master, *recorde
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		// Never served: close what New bound.
-		m.bus.Close()
-		m.publisher.Close()
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		m.server.Serve(ctx)
-	})
+	t.Cleanup(func() { m.Close() })
 	rec := &recorder{logs: logs}
 	m.events = rec
 	return m, rec
@@ -142,7 +135,7 @@ type minionSide struct {
 	token string
 }
 
-func newMinionSide(t *testing.T, id, keyName string) *minionSide {
+func newMinionSide(t testing.TB, id, keyName string) *minionSide {
 	tok, _ := crypto.GenerateCrypticleKey(rand.Reader)
 	return &minionSide{id: id, key: readKey(t, keyName), token: tok}
 }
@@ -166,7 +159,7 @@ func (ms *minionSide) authLoad(t *testing.T, m *Master, nonce string, withToken 
 	return append(load, wire.Field{Key: "pub", Value: ms.pub()})
 }
 
-func request(t *testing.T, env *wire.Request) []byte {
+func request(t testing.TB, env *wire.Request) []byte {
 	t.Helper()
 	b, err := env.Marshal()
 	if err != nil {
@@ -429,7 +422,7 @@ func describeReply(t *testing.T, m *Master, raw []byte) string {
 }
 
 // aesRequest seals a version 3 AES request for ms with its session key.
-func aesRequest(t *testing.T, m *Master, ms *minionSide, envID string, load wire.Map) ([]byte, string) {
+func aesRequest(t testing.TB, m *Master, ms *minionSide, envID string, load wire.Map) ([]byte, string) {
 	t.Helper()
 	sess, err := m.sessions.get(ms.id)
 	if err != nil {

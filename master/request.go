@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/crypto"
+	"github.com/brine-project/brine/internal/jid"
 	"github.com/brine-project/brine/master/pki"
 	"github.com/brine-project/brine/transport/wire"
 )
@@ -40,6 +41,10 @@ func (m *Master) handle(ctx context.Context, raw []byte) []byte {
 				return errorReply(badLoad)
 			}
 			return b
+		case "publish":
+			return marshalOr(m.publish(ctx, load))
+		case "runner":
+			return marshalOr(m.runner(ctx, load))
 		}
 		m.log.Info("master: clear command refused", "cmd", cmd)
 		b, _ := wire.Marshal(map[string]any{})
@@ -123,6 +128,20 @@ func (m *Master) handleAES(ctx context.Context, req *wire.Request) []byte {
 	}
 
 	cmd, _ := wire.OptString(load, "cmd")
+	if cmd == "_pillar" {
+		// send_private: a clear reply of its own, sealed for the minion.
+		encAlgo, err1 := crypto.ParseEncAlgo(req.EncAlgo)
+		sigAlgo, err2 := crypto.ParseSigAlgo(req.SigAlgo)
+		if err := errors.Join(err1, err2); err != nil {
+			return errorReply(badLoad)
+		}
+		raw, err := m.pillar(ctx, id, nonce, load, encAlgo, sigAlgo)
+		if err != nil {
+			m.log.Error("master: answering _pillar", "minion", id, "err", err)
+			return errorReply("Some exception handling minion payload")
+		}
+		return raw
+	}
 	ret := m.aesCommand(ctx, cmd, id, load)
 
 	payload, err := wire.Marshal(ret)
@@ -166,6 +185,11 @@ func (m *Master) aesCommand(ctx context.Context, cmd, id string, load map[string
 	case cmd == "_minion_event":
 		m.minionEvent(ctx, id, load)
 		return nil
+	case cmd == "_return":
+		m.returnLoad(ctx, id, load)
+		return nil
+	case cmd == "_master_opts":
+		return m.masterOpts(load)
 	}
 	m.log.Info("master: unknown AES command", "minion", id, "cmd", cmd)
 	return map[string]any{}
@@ -204,3 +228,14 @@ func (m *Master) minionEvent(ctx context.Context, id string, load map[string]any
 	}
 	m.fire(ctx, tag, load)
 }
+
+// marshalOr encodes a clear command's answer, or Salt's error string.
+func marshalOr(v any) []byte {
+	b, err := wire.Marshal(v)
+	if err != nil {
+		return errorReply("Server-side exception handling payload")
+	}
+	return b
+}
+
+func jidValid(s string) bool { return jid.Valid(s) }

@@ -18,11 +18,14 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/brine-project/brine/config"
 	"github.com/brine-project/brine/crypto"
+	"github.com/brine-project/brine/minion/grains"
+	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/transport"
 	"github.com/brine-project/brine/transport/wire"
 )
@@ -43,8 +46,16 @@ type Minion struct {
 	authTimeout time.Duration
 	req         *transport.ReqClient
 
-	mu    sync.Mutex // guards creds
-	creds *creds
+	authMu     sync.Mutex // serialises authentication
+	mu         sync.Mutex // guards creds, grainsData and pillarData
+	creds      *creds
+	grainsData map[string]any
+	pillarData map[string]any
+
+	registry *modules.Registry
+	tracker  *modules.Tracker
+	env      *modules.Env
+	jobsWG   sync.WaitGroup // running jobs
 }
 
 // New loads the minion's keys, making them on first start.
@@ -72,6 +83,11 @@ func New(cfg *config.Minion, log *slog.Logger) (*Minion, error) {
 	if m.token, err = crypto.GenerateCrypticleKey(m.rand); err != nil {
 		return nil, err
 	}
+	m.grainsData = grains.Collect(cfg.ID, cfg.Grains)
+	m.pillarData = map[string]any{}
+	m.registry = modules.NewRegistry()
+	m.tracker = modules.NewTracker()
+	m.env = &modules.Env{ID: cfg.ID, Grains: m.grains, Pillar: m.pillar, Jobs: m.tracker, FireMaster: m.fireMaster}
 	return m, nil
 }
 
@@ -122,10 +138,16 @@ func (m *Minion) Run(ctx context.Context) error {
 		return err
 	}
 	reauth := make(chan struct{}, 1)
+	linkUp := make(chan struct{})
+	var upOnce sync.Once
 	var wasUp, wasDown bool
 	var linkMu sync.Mutex
+	if err := m.refreshPillar(ctx); err != nil {
+		m.log.Warn("minion: refreshing the pillar", "err", err)
+	}
 	sub, err := transport.NewSubscriber(transport.SubscriberConfig{
-		Addr: m.cfg.PublishEndpoint(),
+		Addr:   m.cfg.PublishEndpoint(),
+		Topics: m.topics(),
 		Options: m.transportOptions(func(up bool, _ string) {
 			linkMu.Lock()
 			defer linkMu.Unlock()
@@ -133,6 +155,7 @@ func (m *Minion) Run(ctx context.Context) error {
 				wasDown = wasUp
 				return
 			}
+			upOnce.Do(func() { close(linkUp) })
 			if wasDown {
 				select {
 				case reauth <- struct{}{}:
@@ -146,6 +169,17 @@ func (m *Minion) Run(ctx context.Context) error {
 		return err
 	}
 	defer sub.Close()
+	// Jobs still running when we stop get their context cancelled (ctx)
+	// and their returns a last chance to go out before the channel closes.
+	defer m.jobsWG.Wait()
+	// Announce ourselves once publications can reach us.
+	select {
+	case <-linkUp:
+	case <-time.After(m.authTimeout):
+		m.log.Warn("minion: the publish port is not reachable yet", "publish", m.cfg.PublishEndpoint())
+	case <-ctx.Done():
+		return nil
+	}
 	m.fireStart(ctx)
 
 	pubs := make(chan [][]byte)
@@ -170,7 +204,7 @@ func (m *Minion) Run(ctx context.Context) error {
 			return nil
 		case <-reauth:
 			m.log.Info("minion: the publish link came back; authenticating again")
-			if err := m.signIn(ctx); err != nil {
+			if err := m.reauth(ctx, m.currentCreds()); err != nil {
 				return err
 			}
 		case msg, ok := <-pubs:
@@ -240,6 +274,22 @@ func (m *Minion) signIn(ctx context.Context) error {
 	}
 }
 
+// errBadLoad is the master refusing an AES request: our session is no
+// longer good (our key was deleted, the master lost our session), so we
+// must authenticate again.
+var errBadLoad = errors.New("minion: the master refused the request (bad load)")
+
+// reauth authenticates again unless another goroutine already did since
+// stale was current.
+func (m *Minion) reauth(ctx context.Context, stale *creds) error {
+	m.authMu.Lock()
+	defer m.authMu.Unlock()
+	if m.currentCreds() != stale {
+		return nil
+	}
+	return m.signIn(ctx)
+}
+
 func (m *Minion) haveCreds() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -255,27 +305,14 @@ func (m *Minion) currentCreds() *creds {
 // request sends an AES request (version 3: under the session key, with
 // nonce, ts and tok) and returns the master's answer.
 func (m *Minion) request(ctx context.Context, load wire.Map) (any, error) {
+	return m.requestTries(ctx, load, m.cfg.RequestChannelTries)
+}
+
+// requestTries is request with its own number of tries.
+func (m *Minion) requestTries(ctx context.Context, load wire.Map, tries int) (any, error) {
 	c := m.currentCreds()
 	nonce := newNonce(m.rand)
-	load = append(load,
-		wire.Field{Key: "nonce", Value: nonce},
-		wire.Field{Key: "ts", Value: time.Now().Unix()},
-		wire.Field{Key: "tok", Value: m.tok},
-	)
-	payload, err := wire.Marshal(load)
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := c.session.Seal(m.rand, "", payload)
-	if err != nil {
-		return nil, err
-	}
-	env, err := (&wire.Request{Enc: "aes", Load: sealed, Version: 3, ID: m.cfg.ID,
-		EncAlgo: string(m.encAlgo), SigAlgo: string(m.sigAlgo)}).Marshal()
-	if err != nil {
-		return nil, err
-	}
-	raw, err := m.req.Request(ctx, env)
+	raw, err := m.rawRequest(ctx, load, nonce, tries)
 	if err != nil {
 		return nil, err
 	}
@@ -295,11 +332,48 @@ func (m *Minion) request(ctx context.Context, load wire.Map) (any, error) {
 	plain, err := c.session.Open(blob, nonce)
 	if err != nil {
 		if s, ok := v.(string); ok && len(s) < 100 {
+			if s == "bad load" {
+				return nil, errBadLoad
+			}
 			return nil, fmt.Errorf("minion: the master answered %q", s)
 		}
 		return nil, fmt.Errorf("minion: the reply does not decrypt: %w", err)
 	}
 	return wire.Unmarshal(plain)
+}
+
+// rawRequest seals load (adding nonce, ts and tok) and returns the
+// master's raw reply.
+func (m *Minion) rawRequest(ctx context.Context, load wire.Map, nonce string, tries int) ([]byte, error) {
+	c := m.currentCreds()
+	load = append(slices.Clip(load),
+		wire.Field{Key: "nonce", Value: nonce},
+		wire.Field{Key: "ts", Value: time.Now().Unix()},
+		wire.Field{Key: "tok", Value: m.tok},
+	)
+	payload, err := wire.Marshal(load)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := c.session.Seal(m.rand, "", payload)
+	if err != nil {
+		return nil, err
+	}
+	env, err := (&wire.Request{Enc: "aes", Load: sealed, Version: 3, ID: m.cfg.ID,
+		EncAlgo: string(m.encAlgo), SigAlgo: string(m.sigAlgo)}).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return m.req.RequestTries(ctx, env, time.Duration(m.cfg.RequestChannelTimeout)*time.Second, tries)
+}
+
+// fireMaster sends an event to the master's bus (_minion_event).
+func (m *Minion) fireMaster(ctx context.Context, tag string, data map[string]any) error {
+	_, err := m.request(ctx, wire.Map{
+		{Key: "id", Value: m.cfg.ID}, {Key: "cmd", Value: "_minion_event"}, {Key: "pretag", Value: nil},
+		{Key: "data", Value: data}, {Key: "tag", Value: tag},
+	})
+	return err
 }
 
 // fireStart sends the start events Salt's minion sends once connected.
@@ -343,7 +417,7 @@ func (m *Minion) publication(ctx context.Context, msg [][]byte) {
 	plain, err := c.aes.Open(pub.Load, "")
 	if errors.Is(err, crypto.ErrHMAC) {
 		m.log.Info("minion: a publication does not verify with our AES key; authenticating again")
-		if err := m.signIn(ctx); err != nil || ctx.Err() != nil {
+		if err := m.reauth(ctx, c); err != nil || ctx.Err() != nil {
 			return
 		}
 		c = m.currentCreds()
@@ -364,7 +438,7 @@ func (m *Minion) publication(ctx context.Context, msg [][]byte) {
 		return
 	}
 	delete(load, "serial")
-	m.log.Debug("minion: publication", "jid", load["jid"], "fun", load["fun"])
+	m.dispatch(ctx, load)
 }
 
 // newNonce is uuid4().hex: 32 lowercase hex digits.

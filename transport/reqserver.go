@@ -91,6 +91,9 @@ func NewReqServer(cfg ReqServerConfig) (*ReqServer, error) {
 	return &ReqServer{cfg: cfg, router: r, addr: addr}, nil
 }
 
+// Close closes a server that is not served (Serve closes it on return).
+func (s *ReqServer) Close() error { return s.router.Close() }
+
 // Addr returns the address the ROUTER is bound to.
 func (s *ReqServer) Addr() net.Addr { return s.addr }
 

@@ -257,6 +257,30 @@ func (s *socket) detach(p *peer) {
 	}
 }
 
+// WaitPeers waits until at least n peers are connected (handshake
+// complete), within ctx.
+func (s *socket) WaitPeers(ctx context.Context, n int) error {
+	for {
+		changed := s.changedChan()
+		ok := s.Peers() >= n
+		if !ok {
+			select {
+			case <-changed:
+			case <-ctx.Done():
+				s.waiters.Add(-1)
+				return ctx.Err()
+			case <-s.ctx.Done():
+				s.waiters.Add(-1)
+				return ErrClosed
+			}
+		}
+		s.waiters.Add(-1)
+		if ok {
+			return nil
+		}
+	}
+}
+
 // Peers returns the number of connected peers (handshake complete).
 func (s *socket) Peers() int {
 	s.mu.Lock()

@@ -149,3 +149,30 @@ func TestCloseBoundedByLinger(t *testing.T) {
 		t.Fatalf("Close took %v with Linger 100ms", d)
 	}
 }
+
+func TestWaitPeers(t *testing.T) {
+	ctx := ctxT(t)
+	r := NewRouter(testOptions)
+	defer r.Close()
+	addr := listen(t, r, "tcp://127.0.0.1:0")
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := r.WaitPeers(short, 1); err != context.DeadlineExceeded {
+		t.Fatalf("no peer yet: %v", err)
+	}
+	d := NewDealer(testOptions)
+	d.Dial(addr)
+	if err := r.WaitPeers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WaitPeers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	done := make(chan error, 1)
+	go func() { done <- r.WaitPeers(ctx, 2) }()
+	r.Close()
+	if err := <-done; err != ErrClosed {
+		t.Fatalf("after Close: %v", err)
+	}
+}

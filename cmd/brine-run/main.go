@@ -1,26 +1,59 @@
-// Command brine-run: run a master-side runner (like salt-run).
+// Command brine-run runs master-side runners, as salt-run does:
+//
+//	brine-run [options] <runner.function> [arguments...]
+//
+// jobs.* and manage.* run in the master (clear runner command, the result
+// read from the event bus); state.event streams the event bus here.
+// Exit status: 0 on success, 1 when the runner failed, 2 on an error.
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/brine-project/brine/internal/cliutil"
 	"github.com/brine-project/brine/internal/version"
 )
 
 func main() {
 	app := &cli.App{
-		Name:    "brine-run",
-		Usage:   "run a master-side runner (like salt-run)",
-		Version: version.String(),
-		Action: func(*cli.Context) error {
-			return fmt.Errorf("not built yet (issue 4)")
+		Name:            "brine-run",
+		Usage:           "run a master-side runner (like salt-run)",
+		UsageText:       "brine-run [options] <runner.function> [arguments...]",
+		Version:         version.String(),
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			cliutil.ConfigDirFlag(),
+			cliutil.LogLevelFlag(true),
+			&cli.StringFlag{Name: "out", Value: "nested", Usage: "output: nested, json, yaml, txt, raw or quiet"},
+			&cli.BoolFlag{Name: "no-color", Usage: "no colours, even on a terminal"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 1 {
+				return cliutil.Hint(errNoRunner, "brine-run manage.up")
+			}
+			return runRunner(c.Context, options{
+				configDir: c.String("config-dir"), fun: c.Args().First(), args: c.Args().Tail(),
+				out: c.String("out"), color: isTerminal(os.Stdout) && !c.Bool("no-color"),
+			}, os.Stdout)
 		},
 	}
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintf(os.Stderr, "brine-run: error: %v\n", err)
-		os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := app.RunContext(ctx, os.Args); err != nil {
+		code := 2
+		if _, ok := err.(runnerError); ok {
+			code = 1
+		}
+		cliutil.Exit("brine-run", err, code)
 	}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -1,26 +1,122 @@
-// Command brine: run a function on targeted minions (like salt).
+// Command brine runs a function on the targeted minions, as salt does:
+//
+//	brine [options] '<target>' <function> [arguments...]
+//
+// It must run on the master host, as root or as the master's user: it
+// reads the master's key and event bus. Exit status: 0 when every targeted
+// minion returned successfully; 1 when one did not return or failed (with
+// --retcode-passthrough, the highest retcode); 2 on an error or when no
+// minion matched.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/brine-project/brine/internal/cliutil"
 	"github.com/brine-project/brine/internal/version"
 )
 
 func main() {
+	// -v is --verbose, as in salt; --version has no short form.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	app := &cli.App{
-		Name:    "brine",
-		Usage:   "run a function on targeted minions (like salt)",
-		Version: version.String(),
-		Action: func(*cli.Context) error {
-			return fmt.Errorf("not built yet (issue 4)")
+		Name:            "brine",
+		Usage:           "run a function on the targeted minions (like salt)",
+		UsageText:       "brine [options] '<target>' <function> [arguments...]",
+		Version:         version.String(),
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			cliutil.ConfigDirFlag(),
+			cliutil.LogLevelFlag(true),
+			&cli.BoolFlag{Name: "pcre", Aliases: []string{"E"}, Usage: "the target is a regular expression on minion ids"},
+			&cli.BoolFlag{Name: "list", Aliases: []string{"L"}, Usage: "the target is a comma-separated list of ids"},
+			&cli.BoolFlag{Name: "grain", Aliases: []string{"G"}, Usage: "the target is a grain: 'os:Debian'"},
+			&cli.BoolFlag{Name: "grain-pcre", Aliases: []string{"P"}, Usage: "the target is a grain with a regular expression value"},
+			&cli.BoolFlag{Name: "pillar", Aliases: []string{"I"}, Usage: "the target is a pillar value: 'role:web'"},
+			&cli.BoolFlag{Name: "pillar-pcre", Aliases: []string{"J"}, Usage: "the target is a pillar value as a regular expression"},
+			&cli.BoolFlag{Name: "ipcidr", Aliases: []string{"S"}, Usage: "the target is an address or a CIDR subnet"},
+			&cli.BoolFlag{Name: "compound", Aliases: []string{"C"}, Usage: "the target is a compound expression: 'G@os:Debian and web*'"},
+			&cli.BoolFlag{Name: "nodegroup", Aliases: []string{"N"}, Usage: "the target is a nodegroup of the master's config"},
+			&cli.StringFlag{Name: "delimiter", Value: ":", Usage: "separator of nested keys in grain and pillar targets"},
+			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: 5, Usage: "seconds to wait for returns; minions still running the job (saltutil.find_job) are waited for"},
+			&cli.BoolFlag{Name: "async", Usage: "publish, print the job id and exit"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show the job id and which minions did not return"},
+			&cli.BoolFlag{Name: "static", Aliases: []string{"s"}, Usage: "print all returns at once, at the end"},
+			&cli.StringFlag{Name: "out", Usage: "output: nested (default), json, yaml, txt, raw or quiet"},
+			&cli.StringFlag{Name: "out-file", Usage: "write the output to `FILE`"},
+			&cli.BoolFlag{Name: "no-color", Usage: "no colours, even on a terminal"},
+			&cli.StringFlag{Name: "batch-size", Aliases: []string{"b"}, Usage: "run on `N` minions (or N%) at a time"},
+			&cli.Float64Flag{Name: "batch-wait", Usage: "seconds to wait after a minion returns before the next starts"},
+			&cli.BoolFlag{Name: "hide-timeout", Usage: "do not list the minions that did not return"},
+			&cli.BoolFlag{Name: "retcode-passthrough", Usage: "exit with the highest retcode of the minions"},
+		},
+		Action: func(c *cli.Context) error {
+			o, err := optionsFrom(c)
+			if err != nil {
+				return err
+			}
+			code, err := runBrine(c.Context, o, stdio{out: os.Stdout, err: os.Stderr, tty: isTerminal(os.Stdout), errTTY: isTerminal(os.Stderr)})
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return cli.Exit("", code)
+			}
+			return nil
 		},
 	}
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintf(os.Stderr, "brine: error: %v\n", err)
-		os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := app.RunContext(ctx, os.Args); err != nil {
+		if ec, ok := err.(cli.ExitCoder); ok && ec.Error() == "" {
+			os.Exit(ec.ExitCode())
+		}
+		cliutil.Exit("brine", err, 2)
 	}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func optionsFrom(c *cli.Context) (options, error) {
+	o := options{
+		configDir: c.String("config-dir"), logLevel: c.String("log-level"),
+		delimiter: c.String("delimiter"), timeout: time.Duration(c.Int("timeout")) * time.Second,
+		async: c.Bool("async"), verbose: c.Bool("verbose"), static: c.Bool("static"),
+		out: c.String("out"), outFile: c.String("out-file"), noColor: c.Bool("no-color"),
+		batch: c.String("batch-size"), batchWait: time.Duration(c.Float64("batch-wait") * float64(time.Second)),
+		hideTimeout: c.Bool("hide-timeout"), retcodePassthrough: c.Bool("retcode-passthrough"),
+		tgtType: "glob",
+	}
+	var chosen []string
+	for flag, typ := range map[string]string{"pcre": "pcre", "list": "list", "grain": "grain", "grain-pcre": "grain_pcre",
+		"pillar": "pillar", "pillar-pcre": "pillar_pcre", "ipcidr": "ipcidr", "compound": "compound", "nodegroup": "nodegroup"} {
+		if c.Bool(flag) {
+			chosen = append(chosen, "--"+flag)
+			o.tgtType = typ
+		}
+	}
+	if len(chosen) > 1 {
+		return o, cliutil.Hint(fmt.Errorf("%v cannot be combined", chosen), "give one kind of target; -C combines kinds in one expression")
+	}
+	if c.NArg() < 2 {
+		return o, cliutil.Hint(fmt.Errorf("need a target and a function"), "brine '*' test.ping")
+	}
+	o.tgt, o.fun, o.args = c.Args().Get(0), c.Args().Get(1), c.Args().Slice()[2:]
+	if o.async && o.batch != "" {
+		return o, cliutil.Hint(fmt.Errorf("--async and --batch-size cannot be combined"), "a batch needs to watch its returns")
+	}
+	if o.timeout <= 0 {
+		return o, fmt.Errorf("--timeout must be positive")
+	}
+	return o, nil
 }

@@ -1,0 +1,227 @@
+// Package mcache is the master's minion data cache (minion_data_cache):
+// for each minion, the grains and pillar it was last given in a _pillar
+// request. The master targets by grain and pillar with it.
+//
+// It lives where Salt's localfs cache keeps it, one file per minion,
+// <cachedir>/minions/<id>/data.p, holding Salt's local msgpack
+// (use_bin_type=True) of {"grains": {...}, "pillar": {...}}, so a Salt master
+// could read a Brine master's cache and the other way round. Open reads every
+// entry into memory, since targeting needs all of them anyway; Get never
+// touches the disk.
+//
+// A Put replaces the file atomically (a temporary file renamed over it), so
+// a reader or a crash sees the old entry or the new one, never a mix. It
+// does not fsync: like Salt's, the cache is rebuilt by the minions' next
+// _pillar requests, and a master handling a highstate on thousands of
+// minions should not pay a disk flush for each. After a power loss an entry
+// may therefore be old, missing or unreadable; Open skips unreadable ones.
+package mcache
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/brine-project/brine/transport/wire"
+)
+
+// ErrInvalidID is returned by Put and Delete for a minion id that cannot be
+// a directory name under the cache.
+var ErrInvalidID = errors.New("mcache: invalid minion id")
+
+const (
+	dataFile = "data.p"
+	// tmpPrefix names Put's temporary files; Open removes any a crash
+	// left behind.
+	tmpPrefix = ".data.p."
+	maxIDLen  = 255
+)
+
+// Cache is the minion data cache. It is safe for concurrent use. The maps
+// Put takes and Get returns are shared, not copied: the caller must not
+// change a map after handing it to Put, nor change one Get returned.
+type Cache struct {
+	dir string
+
+	// wmu serializes writers (Put, Delete), so that the file on disk and
+	// the entry in memory change in the same order.
+	wmu sync.Mutex
+
+	mu      sync.RWMutex
+	entries map[string]entry // mu guards entries
+}
+
+type entry struct {
+	grains, pillar map[string]any
+	sum            [sha256.Size]byte // of the file's bytes, to skip rewriting it unchanged
+}
+
+// Open opens the cache in dir (<cachedir>/minions), creating it with mode
+// 0700 if needed, and loads every entry. An entry whose file cannot be read
+// or decoded is left out (the minion's next Put replaces it); leftover
+// temporary files of an interrupted Put are removed.
+func Open(dir string) (*Cache, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("mcache: creating %s: %w", dir, err)
+	}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("mcache: reading %s: %w", dir, err)
+	}
+	c := &Cache{dir: dir, entries: make(map[string]entry, len(des))}
+	for _, de := range des {
+		id := de.Name()
+		if !de.IsDir() || validID(id) != nil {
+			continue
+		}
+		c.removeTemps(id)
+		b, err := os.ReadFile(filepath.Join(dir, id, dataFile))
+		if err != nil {
+			continue // no data.p (yet), or unreadable
+		}
+		e, err := decode(b)
+		if err != nil {
+			continue
+		}
+		c.entries[id] = e
+	}
+	return c, nil
+}
+
+func (c *Cache) removeTemps(id string) {
+	matches, _ := filepath.Glob(filepath.Join(c.dir, id, tmpPrefix+"*"))
+	for _, m := range matches {
+		os.Remove(m)
+	}
+}
+
+func decode(b []byte) (entry, error) {
+	m, err := wire.UnmarshalMap(b)
+	if err != nil {
+		return entry{}, err
+	}
+	e := entry{sum: sha256.Sum256(b)}
+	var ok bool
+	if e.grains, ok = m["grains"].(map[string]any); !ok && m["grains"] != nil {
+		return entry{}, fmt.Errorf("grains is a %T", m["grains"])
+	}
+	if e.pillar, ok = m["pillar"].(map[string]any); !ok && m["pillar"] != nil {
+		return entry{}, fmt.Errorf("pillar is a %T", m["pillar"])
+	}
+	return e, nil
+}
+
+// validID accepts ids that name exactly one directory under the cache:
+// not empty, at most 255 bytes, not "." or "..", and without '/', '\\' or
+// NUL (Salt's valid_id refuses the same three characters).
+func validID(id string) error {
+	if id == "" || len(id) > maxIDLen || id == "." || id == ".." || strings.ContainsAny(id, "/\\\x00") {
+		return fmt.Errorf("%w: %q", ErrInvalidID, id)
+	}
+	return nil
+}
+
+// Put records the grains and pillar minion id was last given, in memory and
+// in <dir>/<id>/data.p (mode 0600, its directory 0700). When the encoded
+// data is the same as what the file holds, the file is left alone. On an
+// error the entry is unchanged. It returns ErrInvalidID for a bad id.
+func (c *Cache) Put(id string, grains, pillar map[string]any) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	b, err := wire.MarshalLocal(map[string]any{"grains": grains, "pillar": pillar})
+	if err != nil {
+		return fmt.Errorf("mcache: encoding the data of %s: %w", id, err)
+	}
+	e := entry{grains: grains, pillar: pillar, sum: sha256.Sum256(b)}
+
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.RLock()
+	old, had := c.entries[id]
+	c.mu.RUnlock()
+	if !had || old.sum != e.sum {
+		if err := c.writeFile(id, b); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	c.entries[id] = e
+	c.mu.Unlock()
+	return nil
+}
+
+// writeFile replaces <dir>/<id>/data.p with b.
+func (c *Cache) writeFile(id string, b []byte) error {
+	sub := filepath.Join(c.dir, id)
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		return fmt.Errorf("mcache: creating %s: %w", sub, err)
+	}
+	f, err := os.CreateTemp(sub, tmpPrefix+"*") // mode 0600
+	if err != nil {
+		return fmt.Errorf("mcache: writing the data of %s: %w", id, err)
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(sub, dataFile))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("mcache: writing the data of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Get returns the grains and pillar last Put for minion id; ok is false when
+// there are none. The maps are shared: do not change them.
+func (c *Cache) Get(id string) (grains, pillar map[string]any, ok bool) {
+	c.mu.RLock()
+	e, ok := c.entries[id]
+	c.mu.RUnlock()
+	return e.grains, e.pillar, ok
+}
+
+// Delete forgets minion id and removes its directory, as when its key is
+// deleted. Deleting an unknown id is not an error; a bad id is ErrInvalidID.
+func (c *Cache) Delete(id string) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	delete(c.entries, id)
+	c.mu.Unlock()
+	if err := os.RemoveAll(filepath.Join(c.dir, id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("mcache: deleting the data of %s: %w", id, err)
+	}
+	return nil
+}
+
+// IDs returns the ids of the minions in the cache, sorted.
+func (c *Cache) IDs() []string {
+	c.mu.RLock()
+	ids := make([]string, 0, len(c.entries))
+	for id := range c.entries {
+		ids = append(ids, id)
+	}
+	c.mu.RUnlock()
+	slices.Sort(ids)
+	return ids
+}
+
+// Len returns the number of minions in the cache.
+func (c *Cache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.entries)
+}
