@@ -187,7 +187,7 @@ func (c *Client) Publish(ctx context.Context, tgt any, tgtType, fun string, arg 
 		return PubReply{}, fmt.Errorf("unexpected answer from the master: %v", reply)
 	}
 	if id, _ := inner["jid"].(string); id != "" {
-		return PubReply{JID: id, Minions: stringList(inner["minions"]), Missing: stringList(inner["missing"])}, nil
+		return PubReply{JID: id, Minions: wire.Strings(inner["minions"]), Missing: wire.Strings(inner["missing"])}, nil
 	}
 	if msg, _ := inner["error"].(string); msg != "" && !strings.HasPrefix(msg, "Master could not resolve minions") {
 		return PubReply{}, errors.New(msg)
@@ -251,15 +251,4 @@ func (c *Client) clear(ctx context.Context, load wire.Map) (map[string]any, erro
 		return nil, fmt.Errorf("%v: %v", e["name"], e["message"])
 	}
 	return reply, nil
-}
-
-func stringList(v any) []string {
-	l, _ := v.([]any)
-	out := make([]string, 0, len(l))
-	for _, x := range l {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -303,15 +303,3 @@ func anyList(s []string) []any {
 	}
 	return out
 }
-
-// stringsOf returns the strings of a decoded list.
-func stringsOf(v any) []string {
-	l, _ := v.([]any)
-	out := make([]string, 0, len(l))
-	for _, x := range l {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}

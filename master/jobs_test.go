@@ -67,9 +67,9 @@ func TestPublish(t *testing.T) {
 				return
 			}
 			jid, _ := load["jid"].(string)
-			mins := stringsOf(load["minions"])
+			mins := wire.Strings(load["minions"])
 			slices.Sort(mins)
-			if !jidValid(jid) || fmt.Sprint(mins) != tc.minions || fmt.Sprint(stringsOf(load["missing"])) != tc.missing {
+			if !jidValid(jid) || fmt.Sprint(mins) != tc.minions || fmt.Sprint(wire.Strings(load["missing"])) != tc.missing {
 				t.Fatalf("reply %v; want minions %s missing %s", load, tc.minions, tc.missing)
 			}
 			job, err := m.jobs.Job(ctx, jid)

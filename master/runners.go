@@ -235,7 +235,7 @@ func (m *Master) gather(ctx context.Context, tgt any, tgtType, fun string, arg [
 		"jid": id, "key": m.rootKeys["root"], "user": "root",
 	}).(map[string]any)
 	load, _ := reply["load"].(map[string]any)
-	expected := stringsOf(load["minions"])
+	expected := wire.Strings(load["minions"])
 	out := map[string]map[string]any{}
 	if len(expected) == 0 {
 		return out, nil, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/brine-project/brine/internal/fnmatch"
 	"github.com/brine-project/brine/internal/output"
 	"github.com/brine-project/brine/internal/saltargs"
+	"github.com/brine-project/brine/transport/wire"
 )
 
 var errNoRunner = errors.New("name a runner function")
@@ -36,7 +37,7 @@ func runRunner(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pos, kw := saltargs.Split(arg)
+	pos, kw := wire.SplitArgs(arg)
 	if o.fun == "state.event" {
 		return stateEvent(ctx, cfg, pos, kw, w)
 	}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/brine-project/brine/transport/wire"
 )
 
 // Job is the publication a call belongs to.
@@ -165,7 +167,7 @@ func (r *Registry) Run(ctx context.Context, fun string, arg []any, job Job, env 
 
 // bind maps Salt's arguments onto the function's parameters.
 func bind(s *Spec, arg []any, job Job) (*Call, error) {
-	pos, kw := SplitArgs(arg)
+	pos, kw := wire.SplitArgs(arg)
 	c := &Call{Fun: s.Name, Args: make(map[string]any, len(s.Params)), Job: job}
 	for i, v := range pos {
 		if i < len(s.Params) {
@@ -226,24 +228,6 @@ func bind(s *Spec, arg []any, job Job) (*Call, error) {
 		}
 	}
 	return c, nil
-}
-
-// SplitArgs separates Salt's published arguments: positional values, and
-// the keyword arguments carried by maps marked "__kwarg__": true.
-func SplitArgs(arg []any) (pos []any, kw map[string]any) {
-	kw = map[string]any{}
-	for _, a := range arg {
-		if m, ok := a.(map[string]any); ok && m["__kwarg__"] == true {
-			for k, v := range m {
-				if k != "__kwarg__" {
-					kw[k] = v
-				}
-			}
-			continue
-		}
-		pos = append(pos, a)
-	}
-	return pos, kw
 }
 
 func usage(s *Spec) string {

@@ -130,3 +130,48 @@ func toInt64(v any) (int64, bool) {
 	}
 	return 0, false
 }
+
+// Strings returns the strings of a decoded list ([]any), skipping
+// anything else; nil for what is not a list.
+func Strings(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// SplitArgs separates a Salt arg list (a publication's "arg") into its
+// positional values and its keyword arguments: the entries of the maps
+// marked "__kwarg__": true, whether decoded (map[string]any) or built
+// for sending (Map).
+func SplitArgs(arg []any) (pos []any, kw map[string]any) {
+	kw = map[string]any{}
+	for _, a := range arg {
+		switch m := a.(type) {
+		case Map:
+			if v, _ := m.Get("__kwarg__"); v == true {
+				for _, f := range m {
+					if f.Key != "__kwarg__" {
+						kw[f.Key] = f.Value
+					}
+				}
+				continue
+			}
+		case map[string]any:
+			if m["__kwarg__"] == true {
+				for k, v := range m {
+					if k != "__kwarg__" {
+						kw[k] = v
+					}
+				}
+				continue
+			}
+		}
+		pos = append(pos, a)
+	}
+	return pos, kw
+}
