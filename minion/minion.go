@@ -26,6 +26,7 @@ import (
 	"github.com/brine-project/brine/crypto"
 	"github.com/brine-project/brine/minion/grains"
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/all"
 	"github.com/brine-project/brine/transport"
 	"github.com/brine-project/brine/transport/wire"
 )
@@ -85,9 +86,9 @@ func New(cfg *config.Minion, log *slog.Logger) (*Minion, error) {
 	}
 	m.grainsData = grains.Collect(cfg.ID, cfg.Grains)
 	m.pillarData = map[string]any{}
-	m.registry = modules.NewRegistry()
+	m.registry = all.Registry()
 	m.tracker = modules.NewTracker()
-	m.env = &modules.Env{ID: cfg.ID, Grains: m.grains, Pillar: m.pillar, Jobs: m.tracker, FireMaster: m.fireMaster}
+	m.env = &modules.Env{ID: cfg.ID, Config: cfg, Grains: m.grains, Pillar: m.pillar, Jobs: m.tracker, FireMaster: m.fireMaster}
 	return m, nil
 }
 

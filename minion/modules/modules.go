@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/brine-project/brine/config"
 	"github.com/brine-project/brine/transport/wire"
 )
 
@@ -28,13 +29,35 @@ type Job struct {
 	Start                             time.Time
 }
 
-// Env is what functions may use of the minion.
+// Env is what functions may use of the minion. Fields a context lacks
+// are nil: brine-call --local has no master (FireMaster, Files).
 type Env struct {
-	ID         string
-	Grains     func() map[string]any
-	Pillar     func() map[string]any
-	Jobs       *Tracker
+	ID     string
+	Config *config.Minion
+	Grains func() map[string]any
+	Pillar func() map[string]any
+	Jobs   *Tracker
+	// FireMaster sends an event to the master's bus (_minion_event).
 	FireMaster func(ctx context.Context, tag string, data map[string]any) error
+	// FireLocal fires an event on the minion's own bus.
+	FireLocal func(ctx context.Context, tag string, data map[string]any) error
+	// Refresh asks the minion to refresh "grains", "pillar" or "modules".
+	Refresh func(ctx context.Context, what string) error
+	// Files reaches the master's file server (salt:// URLs).
+	Files FileClient
+}
+
+// FileClient is the minion's side of the master's file server.
+type FileClient interface {
+	// CacheFile fetches salt://path of saltenv into the minion's file
+	// cache (again only if it changed) and returns the local path.
+	CacheFile(ctx context.Context, path, saltenv string) (string, error)
+	// ListMaster lists the files of saltenv whose path starts with prefix.
+	ListMaster(ctx context.Context, saltenv, prefix string) ([]string, error)
+	// HashFile returns Salt's {"hash_type", "hsum"} of a master file.
+	HashFile(ctx context.Context, path, saltenv string) (map[string]any, error)
+	// Push sends a local file to the master's cache (cp.push).
+	Push(ctx context.Context, path, uploadPath string) error
 }
 
 // Call is one function call.
@@ -88,25 +111,10 @@ type Registry struct {
 	funcs map[string]*Spec
 }
 
-// NewRegistry returns the registry of every module this package has.
+// NewRegistry returns an empty registry; package minion/modules/all fills
+// one with every module.
 func NewRegistry() *Registry {
-	r := &Registry{funcs: make(map[string]*Spec)}
-	for _, s := range testModule() {
-		r.Register(s)
-	}
-	for _, s := range cmdModule() {
-		r.Register(s)
-	}
-	for _, s := range saltutilModule() {
-		r.Register(s)
-	}
-	for _, s := range grainsModule() {
-		r.Register(s)
-	}
-	for _, s := range sysModule(r) {
-		r.Register(s)
-	}
-	return r
+	return &Registry{funcs: make(map[string]*Spec)}
 }
 
 // Register adds a function.
@@ -152,7 +160,7 @@ func (r *Registry) Run(ctx context.Context, fun string, arg []any, job Job, env 
 	}
 	call, err := bind(s, arg, job)
 	if err != nil {
-		return Result{Return: fmt.Sprintf("Passed invalid arguments to %s: %v\n\n%s", fun, err, usage(s)), Retcode: 1}
+		return Result{Return: fmt.Sprintf("Passed invalid arguments to %s: %v\n\n%s", fun, err, Usage(s)), Retcode: 1}
 	}
 	call.Env = env
 	ret, err := s.Fn(ctx, call)
@@ -221,7 +229,7 @@ func bind(s *Spec, arg []any, job Job) (*Call, error) {
 			c.Extra = make(map[string]any)
 		}
 		for k, v := range map[string]any{
-			"__pub_fun": job.Fun, "__pub_arg": anyOrEmpty(job.Arg), "__pub_tgt": job.TgtAny, "__pub_jid": job.JID,
+			"__pub_fun": job.Fun, "__pub_arg": AnyOrEmpty(job.Arg), "__pub_tgt": job.TgtAny, "__pub_jid": job.JID,
 			"__pub_ret": job.Ret, "__pub_tgt_type": job.TgtType, "__pub_user": job.User,
 		} {
 			c.Extra[k] = v
@@ -230,7 +238,9 @@ func bind(s *Spec, arg []any, job Job) (*Call, error) {
 	return c, nil
 }
 
-func usage(s *Spec) string {
+// Usage is the text Salt appends to an argument error: the signature and
+// the documentation of the function.
+func Usage(s *Spec) string {
 	params := make([]string, 0, len(s.Params)+2)
 	for _, p := range s.Params {
 		params = append(params, p.String())
@@ -251,7 +261,9 @@ func shortName(fun string) string {
 	return fun
 }
 
-func anyOrEmpty(l []any) []any {
+// AnyOrEmpty returns l, or an empty list for nil (msgpack then sends [],
+// not None).
+func AnyOrEmpty(l []any) []any {
 	if l == nil {
 		return []any{}
 	}

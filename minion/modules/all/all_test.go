@@ -1,15 +1,17 @@
-package modules
+package all
 
 import (
 	"context"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/brine-project/brine/minion/modules"
 )
 
-func env() *Env {
-	return &Env{ID: "m1", Grains: func() map[string]any { return map[string]any{"os": "Debian", "nested": map[string]any{"a": "b"}} },
-		Pillar: func() map[string]any { return map[string]any{} }, Jobs: NewTracker()}
+func env() *modules.Env {
+	return &modules.Env{ID: "m1", Grains: func() map[string]any { return map[string]any{"os": "Debian", "nested": map[string]any{"a": "b"}} },
+		Pillar: func() map[string]any { return map[string]any{} }, Jobs: modules.NewTracker()}
 }
 
 func kw(pairs ...any) map[string]any {
@@ -21,9 +23,9 @@ func kw(pairs ...any) map[string]any {
 }
 
 func TestRun(t *testing.T) {
-	r := NewRegistry()
+	r := Registry()
 	ctx := context.Background()
-	job := Job{JID: "20261127000000000001", Fun: "x", TgtAny: "*", TgtType: "glob", User: "root"}
+	job := modules.Job{JID: "20261127000000000001", Fun: "x", TgtAny: "*", TgtType: "glob", User: "root"}
 	for _, tc := range []struct {
 		name    string
 		fun     string
@@ -89,18 +91,18 @@ func sprint(v any) string {
 // A running job is listed by saltutil.running and find_job, and
 // saltutil.kill_job ends it (its command gets SIGKILL).
 func TestJobTracking(t *testing.T) {
-	r := NewRegistry()
+	r := Registry()
 	e := env()
 	ctx := context.Background()
-	slow := Job{JID: "20261127000000000009", Fun: "cmd.run", TgtAny: "*", TgtType: "glob"}
-	done := make(chan Result, 1)
+	slow := modules.Job{JID: "20261127000000000009", Fun: "cmd.run", TgtAny: "*", TgtType: "glob"}
+	done := make(chan modules.Result, 1)
 	jctx, end := e.Jobs.Start(ctx, slow)
 	go func() {
 		res := r.Run(jctx, "cmd.run", []any{"sleep 60"}, slow, e)
 		end()
 		done <- res
 	}()
-	other := Job{JID: "20261127000000000010"}
+	other := modules.Job{JID: "20261127000000000010"}
 	if res := r.Run(ctx, "saltutil.find_job", []any{slow.JID}, other, e); !strings.Contains(sprint(res.Return), "jid:"+slow.JID) {
 		t.Fatalf("find_job: %v", res.Return)
 	}
