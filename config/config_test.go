@@ -23,7 +23,9 @@ func TestMasterDefaultsWithoutFiles(t *testing.T) {
 	if err != nil || len(warns) != 0 {
 		t.Fatal(err, warns)
 	}
-	if d := DefaultMaster(); !reflect.DeepEqual(*c, d) {
+	d := DefaultMaster()
+	d.ConfDir = c.ConfDir
+	if !reflect.DeepEqual(*c, d) {
 		t.Fatalf("got %+v, want the defaults", *c)
 	}
 	if c.Endpoint(c.RetPort) != "tcp://0.0.0.0:4506" {

@@ -10,6 +10,9 @@ import (
 // Master is the master's configuration, with Salt's key names. Durations
 // are whole seconds, as in Salt.
 type Master struct {
+	// ConfDir is the directory the configuration was read from (-c).
+	ConfDir string `yaml:"-"`
+
 	RootDir  string `yaml:"root_dir"`
 	User     string `yaml:"user"`
 	PKIDir   string `yaml:"pki_dir" brine:"path"`
@@ -93,6 +96,7 @@ func DefaultMaster() Master {
 // defaults. Missing files are fine: the defaults stand.
 func LoadMaster(dir string) (*Master, []Warning, error) {
 	c := DefaultMaster()
+	c.ConfDir = dir
 	paths, err := files(dir, "master")
 	if err != nil {
 		return nil, nil, err

@@ -11,6 +11,10 @@ import (
 // Minion is the minion's configuration, with Salt's key names. Durations
 // are whole seconds (recon_* are milliseconds), as in Salt.
 type Minion struct {
+	// ConfDir is the directory the configuration was read from (-c); the
+	// grains file and minion_id live there, as in Salt.
+	ConfDir string `yaml:"-"`
+
 	RootDir  string `yaml:"root_dir"`
 	ID       string `yaml:"id"`
 	PKIDir   string `yaml:"pki_dir" brine:"path"`
@@ -94,6 +98,7 @@ func DefaultMinion() Minion {
 // that a later rename of the host does not change the minion's identity).
 func LoadMinion(dir string) (*Minion, []Warning, error) {
 	c := DefaultMinion()
+	c.ConfDir = dir
 	paths, err := files(dir, "minion")
 	if err != nil {
 		return nil, nil, err
