@@ -24,6 +24,7 @@ import (
 
 	"github.com/brine-project/brine/config"
 	"github.com/brine-project/brine/crypto"
+	"github.com/brine-project/brine/events"
 	"github.com/brine-project/brine/minion/grains"
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/all"
@@ -57,6 +58,10 @@ type Minion struct {
 	tracker  *modules.Tracker
 	env      *modules.Env
 	jobsWG   sync.WaitGroup // running jobs
+
+	bus       *transport.Publisher // the minion's own event bus
+	local     *events.LocalFirer   // fires onto bus
+	busEvents chan events.Event    // bus events the minion acts on
 }
 
 // New loads the minion's keys, making them on first start.
@@ -84,11 +89,13 @@ func New(cfg *config.Minion, log *slog.Logger) (*Minion, error) {
 	if m.token, err = crypto.GenerateCrypticleKey(m.rand); err != nil {
 		return nil, err
 	}
-	m.grainsData = grains.Collect(cfg.ID, cfg.Grains)
+	m.grainsData = m.collectGrains()
+	m.busEvents = make(chan events.Event, 64)
 	m.pillarData = map[string]any{}
 	m.registry = all.Registry()
 	m.tracker = modules.NewTracker()
-	m.env = &modules.Env{ID: cfg.ID, Config: cfg, Grains: m.grains, Pillar: m.pillar, Jobs: m.tracker, FireMaster: m.fireMaster}
+	m.env = &modules.Env{ID: cfg.ID, Config: cfg, Grains: m.grains, Pillar: m.pillar, Jobs: m.tracker,
+		FireMaster: m.fireMaster, FireLocal: m.fireLocal, Refresh: m.refresh}
 	return m, nil
 }
 
@@ -134,6 +141,14 @@ func (m *Minion) Run(ctx context.Context) error {
 		return err
 	}
 	defer m.req.Close()
+
+	if err := m.openBus(); err != nil {
+		return err
+	}
+	busCtx, stopBus := context.WithCancel(ctx)
+	busDone := make(chan error, 1)
+	go func() { busDone <- m.bus.Serve(busCtx) }()
+	defer func() { stopBus(); <-busDone }()
 
 	if err := m.signIn(ctx); err != nil {
 		return err
@@ -213,6 +228,8 @@ func (m *Minion) Run(ctx context.Context) error {
 				return nil
 			}
 			m.publication(ctx, msg)
+		case ev := <-m.busEvents:
+			m.handleBusEvent(ctx, ev)
 		}
 	}
 }
@@ -366,6 +383,12 @@ func (m *Minion) rawRequest(ctx context.Context, load wire.Map, nonce string, tr
 		return nil, err
 	}
 	return m.req.RequestTries(ctx, env, time.Duration(m.cfg.RequestChannelTimeout)*time.Second, tries)
+}
+
+// collectGrains finds the grains: the host's, the grains file's and the
+// config's.
+func (m *Minion) collectGrains() map[string]any {
+	return grains.Collect(m.cfg.ID, m.cfg.Grains)
 }
 
 // fireMaster sends an event to the master's bus (_minion_event).
