@@ -11,7 +11,7 @@ FUZZTIME    ?= 10s
 # os/arch[/arm version] of `make cross`.
 CROSS       := linux/amd64 linux/arm64 linux/arm/7 linux/arm/6 linux/386 linux/riscv64
 
-.PHONY: all build test demo cross bench fuzz lint clean
+.PHONY: all build test demo cross bench bench-swarm profile-swarm fuzz lint clean
 
 all: build
 
@@ -40,6 +40,16 @@ bench:
 	@./transport/bench/run.sh
 	@echo; echo "== master returns/s and the CLI's wall time against one local minion"
 	CGO_ENABLED=0 $(GO) test -run '^$$' -bench 'BenchmarkReturns|BenchmarkCLIPing' -benchtime 3x ./master/ ./e2e/
+
+# The swarm figures of issue 6: N minions (default 1000) against a master.
+N ?= 1000
+bench-swarm: build
+	CGO_ENABLED=0 $(GO) run ./swarm/benchswarm -n $(N) -json swarm-figures.json
+
+# The same, keeping the master's CPU and heap profiles in profiles/.
+profile-swarm: build
+	CGO_ENABLED=0 $(GO) run ./swarm/benchswarm -n $(N) -single=false -profile profiles -json profiles/figures.json
+	@echo "go tool pprof -top bin/brine-master profiles/profile.pprof"
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \

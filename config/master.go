@@ -54,6 +54,10 @@ type Master struct {
 	// ids and targets, as in Salt.
 	Nodegroups map[string]any `yaml:"nodegroups"`
 
+	// PprofAddr, when set (e.g. 127.0.0.1:6060), serves Go's pprof
+	// profiles over HTTP there: for profiling, never on a public address.
+	PprofAddr string `yaml:"pprof_addr"`
+
 	LogLevel        string `yaml:"log_level"`
 	LogFile         string `yaml:"log_file" brine:"path"`
 	LogLevelLogfile string `yaml:"log_level_logfile"`

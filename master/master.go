@@ -165,6 +165,9 @@ func (m *Master) Run(ctx context.Context) error {
 	g.Go(func() error { return m.publisher.Serve(ctx) })
 	g.Go(func() error { return m.server.Serve(ctx) })
 	g.Go(func() error { return m.maintain(ctx) })
+	if m.cfg.PprofAddr != "" {
+		g.Go(func() error { return servePprof(ctx, m.cfg.PprofAddr, m.log) })
+	}
 	err := g.Wait()
 	m.runnersWG.Wait()
 	if cerr := m.jobs.Close(); err == nil {

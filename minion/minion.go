@@ -59,18 +59,44 @@ type Minion struct {
 	env      *modules.Env
 	jobsWG   sync.WaitGroup // running jobs
 
+	opts Options
+
 	bus       *transport.Publisher // the minion's own event bus
 	local     *events.LocalFirer   // fires onto bus
 	busEvents chan events.Event    // bus events the minion acts on
 }
 
+// Options adjust a minion for running many of them in one process, as
+// brine-swarm does. The zero value is a standalone minion.
+type Options struct {
+	Logger *slog.Logger
+	// Key is the minion's key; nil: pki_dir/minion.pem, made on first start.
+	Key *rsa.PrivateKey
+	// Tok is X9.31("salt") with Key, if the caller has it already.
+	Tok []byte
+	// Grains replace the grains the minion would find.
+	Grains map[string]any
+	// Registry is shared instead of building one per minion.
+	Registry *modules.Registry
+	// NoBus leaves out the minion's own event bus.
+	NoBus bool
+	// OnReady is called once the minion is authenticated and subscribed.
+	OnReady func()
+}
+
 // New loads the minion's keys, making them on first start.
 func New(cfg *config.Minion, log *slog.Logger) (*Minion, error) {
+	return NewWith(cfg, Options{Logger: log})
+}
+
+// NewWith is New with options.
+func NewWith(cfg *config.Minion, opts Options) (*Minion, error) {
+	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := &Minion{cfg: cfg, log: log.With("minion", cfg.ID), rand: rand.Reader,
-		authTimeout: time.Duration(cfg.AuthTimeout) * time.Second}
+		authTimeout: time.Duration(cfg.AuthTimeout) * time.Second, opts: opts}
 	var err error
 	if m.encAlgo, err = crypto.ParseEncAlgo(cfg.EncryptionAlgorithm); err != nil {
 		return nil, fmt.Errorf("minion: encryption_algorithm: %w", err)
@@ -83,16 +109,26 @@ func New(cfg *config.Minion, log *slog.Logger) (*Minion, error) {
 			return nil, fmt.Errorf("minion: %w", err)
 		}
 	}
-	if err := m.loadKeys(); err != nil {
+	if opts.Key != nil {
+		if err := m.useKey(opts.Key, opts.Tok); err != nil {
+			return nil, err
+		}
+	} else if err := m.loadKeys(); err != nil {
 		return nil, err
 	}
 	if m.token, err = crypto.GenerateCrypticleKey(m.rand); err != nil {
 		return nil, err
 	}
-	m.grainsData = m.collectGrains()
+	m.grainsData = opts.Grains
+	if m.grainsData == nil {
+		m.grainsData = m.collectGrains()
+	}
 	m.busEvents = make(chan events.Event, 64)
 	m.pillarData = map[string]any{}
-	m.registry = all.Registry()
+	m.registry = opts.Registry
+	if m.registry == nil {
+		m.registry = all.Registry()
+	}
 	m.tracker = modules.NewTracker()
 	m.env = &modules.Env{ID: cfg.ID, Config: cfg, Grains: m.grains, Pillar: m.pillar, Jobs: m.tracker,
 		FireMaster: m.fireMaster, FireLocal: m.fireLocal, Refresh: m.refresh}
@@ -116,12 +152,21 @@ func (m *Minion) loadKeys() error {
 	} else if err != nil {
 		return fmt.Errorf("minion: reading %s: %w", pemPath, err)
 	}
+	return m.useKey(priv, nil)
+}
+
+// useKey takes priv as the minion's key; tok, if given, is its X9.31 of
+// "salt" (made here otherwise).
+func (m *Minion) useKey(priv *rsa.PrivateKey, tok []byte) error {
 	m.priv = priv
 	m.pubPEM = crypto.CleanKey(crypto.PublicKeyPEM(&priv.PublicKey))
-	if m.tok, err = crypto.SignX931(m.rand, priv, []byte("salt")); err != nil {
-		return err
+	if tok != nil {
+		m.tok = tok
+		return nil
 	}
-	return nil
+	var err error
+	m.tok, err = crypto.SignX931(m.rand, priv, []byte("salt"))
+	return err
 }
 
 // Run connects to the master, authenticates (waiting while the key is
@@ -142,13 +187,15 @@ func (m *Minion) Run(ctx context.Context) error {
 	}
 	defer m.req.Close()
 
-	if err := m.openBus(); err != nil {
-		return err
+	if !m.opts.NoBus {
+		if err := m.openBus(); err != nil {
+			return err
+		}
+		busCtx, stopBus := context.WithCancel(ctx)
+		busDone := make(chan error, 1)
+		go func() { busDone <- m.bus.Serve(busCtx) }()
+		defer func() { stopBus(); <-busDone }()
 	}
-	busCtx, stopBus := context.WithCancel(ctx)
-	busDone := make(chan error, 1)
-	go func() { busDone <- m.bus.Serve(busCtx) }()
-	defer func() { stopBus(); <-busDone }()
 
 	if err := m.signIn(ctx); err != nil {
 		return err
@@ -197,6 +244,9 @@ func (m *Minion) Run(ctx context.Context) error {
 		return nil
 	}
 	m.fireStart(ctx)
+	if m.opts.OnReady != nil {
+		m.opts.OnReady()
+	}
 
 	pubs := make(chan [][]byte)
 	go func() {
