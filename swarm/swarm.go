@@ -38,7 +38,10 @@ type Config struct {
 	RetPort, PublishPort int
 	N                    int    // minions
 	First                int    // number of the first minion (to split a swarm over processes)
-	Dir                  string // keys and state, reused across runs
+	Dir                  string // keys, reused across runs
+	// StateDir holds what belongs to one run: the master key the minions
+	// trust (TOFU), their caches. Run requires it.
+	StateDir string
 	Prefix               string // ids are Prefix + number (default "swarm-")
 	Rate                 int    // minions started per second (default 500)
 	KeySize              int    // default 2048
@@ -134,6 +137,9 @@ func loadOrMakeKey(dir, id string, bits int) (Key, error) {
 // is authenticated and subscribed, with how many are by then.
 func Run(ctx context.Context, cfg Config, keys []Key, ready func(n int)) error {
 	cfg.defaults()
+	if cfg.StateDir == "" {
+		return errors.New("swarm: Run needs a StateDir")
+	}
 	raiseNoFile()
 	base := grains.Collect(cfg.ID(cfg.First), nil)
 	registry := all.Registry()
@@ -196,9 +202,9 @@ func minionConfig(cfg Config, id string) *config.Minion {
 	c.MasterPort = cfg.RetPort
 	c.PublishPort = cfg.PublishPort
 	c.ZMQFiltering = cfg.ZMQFiltering
-	c.PKIDir = filepath.Join(cfg.Dir, "pki")
-	c.CacheDir = filepath.Join(cfg.Dir, "cache")
-	c.SockDir = filepath.Join(cfg.Dir, "sock")
+	c.PKIDir = filepath.Join(cfg.StateDir, "pki")
+	c.CacheDir = filepath.Join(cfg.StateDir, "cache")
+	c.SockDir = filepath.Join(cfg.StateDir, "sock")
 	c.RandomReauthDelay = 0
 	c.AcceptanceWaitTime = 1
 	return &c

@@ -39,7 +39,8 @@ func main() {
 			&cli.IntFlag{Name: "publish-port", Value: 4505, Usage: "the master's publish port"},
 			&cli.IntFlag{Name: "n", Aliases: []string{"count"}, Value: 100, Usage: "number of minions"},
 			&cli.IntFlag{Name: "first", Usage: "number of the first minion (to split a swarm over processes)"},
-			&cli.StringFlag{Name: "dir", Value: "swarm", Usage: "keys and state, reused across runs"},
+			&cli.StringFlag{Name: "dir", Value: "swarm", Usage: "the minions' keys, made once and reused across runs"},
+			&cli.StringFlag{Name: "state", Usage: "this run's state (trusted master key, caches); default: a temporary directory removed at exit"},
 			&cli.StringFlag{Name: "prefix", Value: "swarm-", Usage: "minion ids are PREFIX + number"},
 			&cli.IntFlag{Name: "rate", Value: 500, Usage: "minions started per second"},
 			&cli.IntFlag{Name: "keysize", Value: 2048, Usage: "bits of the minions' keys"},
@@ -90,6 +91,13 @@ func run(c *cli.Context) error {
 	fmt.Printf("keys %d\n", len(keys))
 	if c.Bool("keys-only") {
 		return nil
+	}
+	cfg.StateDir = c.String("state")
+	if cfg.StateDir == "" {
+		if cfg.StateDir, err = os.MkdirTemp("", "brine-swarm"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(cfg.StateDir)
 	}
 	begin := time.Now()
 	err = swarm.Run(c.Context, cfg, keys, func(n int) {

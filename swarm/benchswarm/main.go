@@ -45,11 +45,11 @@ type Figures struct {
 
 // Single are the figures measured once, independent of N.
 type Single struct {
-	MinionIdleRSSKiB   int     `json:"minion_idle_rss_kib"`
-	MinionBinaryAMD64  int64   `json:"minion_binary_amd64_bytes"`
-	MinionBinaryARM64  int64   `json:"minion_binary_arm64_bytes"`
-	CLIPingP50Ms       float64 `json:"cli_ping_p50_ms"`
-	CLIPingP99Ms       float64 `json:"cli_ping_p99_ms"`
+	MinionIdleRSSKiB  int     `json:"minion_idle_rss_kib"`
+	MinionBinaryAMD64 int64   `json:"minion_binary_amd64_bytes"`
+	MinionBinaryARM64 int64   `json:"minion_binary_arm64_bytes"`
+	CLIPingP50Ms      float64 `json:"cli_ping_p50_ms"`
+	CLIPingP99Ms      float64 `json:"cli_ping_p99_ms"`
 }
 
 var (
