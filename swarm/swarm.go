@@ -41,12 +41,12 @@ type Config struct {
 	Dir                  string // keys, reused across runs
 	// StateDir holds what belongs to one run: the master key the minions
 	// trust (TOFU), their caches. Run requires it.
-	StateDir string
-	Prefix               string // ids are Prefix + number (default "swarm-")
-	Rate                 int    // minions started per second (default 500)
-	KeySize              int    // default 2048
-	ZMQFiltering         bool
-	Logger               *slog.Logger
+	StateDir     string
+	Prefix       string // ids are Prefix + number (default "swarm-")
+	Rate         int    // minions started per second (default 500)
+	KeySize      int    // default 2048
+	ZMQFiltering bool
+	Logger       *slog.Logger
 	// Progress, if set, is told how key generation goes.
 	Progress func(done, total int)
 }
