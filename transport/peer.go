@@ -55,12 +55,13 @@ type peer struct {
 
 	wdeadline time.Time // the write deadline set on conn; writer goroutine only
 
-	mu     sync.Mutex // guards queue, spare, closed
-	queue  []outMsg
-	spare  []outMsg
-	closed bool
+	mu      sync.Mutex // guards queue, spare, closed, writing, idle
+	queue   []outMsg
+	spare   []outMsg
+	closed  bool
+	writing bool          // a writer goroutine is running
+	idle    chan struct{} // closed when the running writer stops
 
-	wake      chan struct{} // cap 1: the queue became non-empty
 	space     chan struct{} // cap 1: the queue dropped below the HWM
 	done      chan struct{} // closed when the peer is gone
 	closeOnce sync.Once
@@ -72,7 +73,6 @@ func newPeer(s *socket, conn net.Conn, rd *zmtp.Reader, info zmtp.Peer) *peer {
 	return &peer{
 		s: s, conn: conn, rd: rd, info: info,
 		remote: conn.RemoteAddr().String(),
-		wake:   make(chan struct{}, 1),
 		space:  make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
@@ -91,11 +91,8 @@ func (p *peer) tryEnqueue(m outMsg) error {
 		return errQueueFull
 	}
 	p.queue = append(p.queue, m)
-	first := len(p.queue) == 1
+	p.kickLocked()
 	p.mu.Unlock()
-	if first {
-		signal(p.wake)
-	}
 	return nil
 }
 
@@ -139,11 +136,8 @@ func (p *peer) sendControl(m outMsg) {
 		return
 	}
 	p.queue = append(p.queue, m)
-	first := len(p.queue) == 1
+	p.kickLocked()
 	p.mu.Unlock()
-	if first {
-		signal(p.wake)
-	}
 }
 
 // close ends the peer once: it wakes every waiter, closes the connection
@@ -218,27 +212,74 @@ func (p *peer) command(body []byte) error {
 	return nil
 }
 
-// writeLoop writes queued messages, sends heartbeats, and on socket close
-// lingers to flush what is queued.
-func (p *peer) writeLoop() {
-	defer p.s.wg.Done()
-	var tick <-chan time.Time
-	opts := &p.s.opts
-	if opts.Heartbeat > 0 && p.info.Minor >= 1 {
-		t := time.NewTicker(opts.Heartbeat)
-		defer t.Stop()
-		tick = t.C
+// kickLocked starts a writer goroutine unless one runs: a peer holds a
+// writer (its stack, its buffer) only while it has something to write, so
+// ten thousand idle minions cost no goroutine each on that side. p.mu is
+// held.
+func (p *peer) kickLocked() {
+	if p.writing || p.closed {
+		return
 	}
+	p.writing = true
+	p.idle = make(chan struct{})
+	// The peer's reader holds a count of s.wg until the writer is done
+	// (see runPeer), so this Add never races with Close's Wait.
+	p.s.wg.Add(1)
+	go p.writer()
+}
+
+// writer writes until the queue is empty, then stops.
+func (p *peer) writer() {
+	defer p.s.wg.Done()
+	for {
+		err := p.flush()
+		p.mu.Lock()
+		if err != nil || len(p.queue) == 0 || p.closed {
+			p.writing = false
+			close(p.idle)
+			p.mu.Unlock()
+			if err != nil {
+				p.close(fmt.Errorf("writing: %w", err))
+			}
+			return
+		}
+		p.mu.Unlock()
+	}
+}
+
+// waitWriter waits until no writer runs, or until the deadline (zero:
+// none) passes.
+func (p *peer) waitWriter(deadline time.Time) {
+	p.mu.Lock()
+	idle, writing := p.idle, p.writing
+	p.mu.Unlock()
+	if !writing {
+		return
+	}
+	if deadline.IsZero() {
+		<-idle
+		return
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
+}
+
+// heartbeat pings the peer every Heartbeat and hangs up on it when nothing
+// has come from it for HeartbeatTimeout.
+func (p *peer) heartbeat() {
+	defer p.s.wg.Done()
+	opts := &p.s.opts
+	t := time.NewTicker(opts.Heartbeat)
+	defer t.Stop()
 	ttl := zmtp.PingData(opts.HeartbeatTimeout)
 	lastRx, lastRxAt := p.rx.Load(), time.Now()
 	for {
 		select {
-		case <-p.wake:
-			if err := p.flush(); err != nil {
-				p.close(fmt.Errorf("writing: %w", err))
-				return
-			}
-		case now := <-tick:
+		case now := <-t.C:
 			if rx := p.rx.Load(); rx != lastRx {
 				lastRx, lastRxAt = rx, now
 			} else if now.Sub(lastRxAt) >= opts.HeartbeatTimeout {
@@ -248,14 +289,17 @@ func (p *peer) writeLoop() {
 			p.sendCommand(zmtp.CmdPing, ttl)
 		case <-p.done:
 			return
-		case <-p.s.ctx.Done():
-			if opts.Linger > 0 {
-				p.flush()
-			}
-			p.close(ErrClosed)
-			return
 		}
 	}
+}
+
+// shutdown closes the peer when the socket closes: after its queue is
+// written out, or at the linger deadline.
+func (p *peer) shutdown(linger time.Time) {
+	if p.s.opts.Linger > 0 {
+		p.waitWriter(linger)
+	}
+	p.close(ErrClosed)
 }
 
 // flush writes the queue in batches until it is empty. Each batch gets a

@@ -226,12 +226,15 @@ func (s *socket) handshake(conn net.Conn) (*peer, error) {
 	return p, nil
 }
 
-// runPeer starts the peer's writer and runs its reader on the calling
-// goroutine until the connection ends.
+// runPeer runs the peer's reader on the calling goroutine until the
+// connection ends, then waits for its writer; writers start on demand.
 func (s *socket) runPeer(p *peer) {
-	s.wg.Add(1)
-	go p.writeLoop()
+	if s.opts.Heartbeat > 0 && p.info.Minor >= 1 {
+		s.wg.Add(1)
+		go p.heartbeat()
+	}
 	p.readLoop()
+	p.waitWriter(time.Time{})
 }
 
 func (s *socket) attach(p *peer) error {
@@ -307,12 +310,21 @@ func (s *socket) Close() error {
 	for c := range s.pending {
 		pend = append(pend, c)
 	}
+	peers := make([]*peer, 0, len(s.peers))
 	for p := range s.peers {
 		// A write in progress to a slow peer ends by the linger deadline
 		// too, not WriteTimeout later.
 		p.conn.SetWriteDeadline(until)
+		peers = append(peers, p)
 	}
 	s.mu.Unlock()
+	for _, p := range peers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			p.shutdown(until)
+		}()
+	}
 	for _, ln := range lns {
 		ln.Close()
 	}

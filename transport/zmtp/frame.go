@@ -42,7 +42,7 @@ func AppendHeader(dst []byte, flags byte, n int) []byte {
 // idle minions) and grows it while the peer streams, i.e. while reads keep
 // filling the buffer to the brim.
 const (
-	minReadBuf = 4 << 10
+	minReadBuf = 512
 	maxReadBuf = 64 << 10
 )
 
