@@ -12,7 +12,7 @@ import (
 
 const module = "github.com/brine-project/brine"
 
-var binaries = []string{"brine-master", "brine-minion", "brine", "brine-key", "brine-call", "brine-run", "brine-swarm"}
+var binaries = []string{"brine-master", "brine-minion", "brine", "brine-key", "brine-call", "brine-run", "brine-swarm", "brine-cp"}
 
 func deps(t *testing.T, pkg string) []string {
 	t.Helper()

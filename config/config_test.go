@@ -36,7 +36,7 @@ func TestMasterDefaultsWithoutFiles(t *testing.T) {
 func TestMasterFilesRootDirAndWarnings(t *testing.T) {
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
-	write(t, filepath.Join(dir, "master"), "root_dir: "+root+"\ninterface: 127.0.0.1\nret_port: 14506\nauto_accept: True\nfile_roots:\n  base: [/srv/salt]\n")
+	write(t, filepath.Join(dir, "master"), "root_dir: "+root+"\ninterface: 127.0.0.1\nret_port: 14506\nauto_accept: True\ngitfs_remotes:\n  - https://git.example/states.git\n")
 	write(t, filepath.Join(dir, "master.d", "b.conf"), "ret_port: 24506\n")
 	write(t, filepath.Join(dir, "master.d", "a.conf"), "publish_port: 24505\nworker_threads:\n")
 	c, warns, err := LoadMaster(dir)
@@ -54,8 +54,8 @@ func TestMasterFilesRootDirAndWarnings(t *testing.T) {
 			t.Errorf("%s %q not under root_dir %q", name, p, root)
 		}
 	}
-	if len(warns) != 1 || !strings.Contains(warns[0].String(), `master:5:1: unknown key "file_roots"`) {
-		t.Fatalf("warnings %v, want one for file_roots at master:5:1", warns)
+	if len(warns) != 1 || !strings.Contains(warns[0].String(), `master:5:1: unknown key "gitfs_remotes"`) {
+		t.Fatalf("warnings %v, want one for gitfs_remotes at master:5:1", warns)
 	}
 }
 

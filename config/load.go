@@ -150,7 +150,8 @@ func yamlReason(err error) string {
 
 // reroot puts every path field (tagged brine:"path") under root, as Salt's
 // root_dir does: an absolute path gets root prepended unless it is already
-// under it; a relative one is taken from root.
+// under it; a relative one is taken from root. A path field is a string or
+// a map of lists of paths (file_roots, pillar_roots).
 func reroot(dst any, root string) {
 	if root == "" || root == "/" {
 		return
@@ -161,11 +162,24 @@ func reroot(dst any, root string) {
 		if t.Field(i).Tag.Get("brine") != "path" {
 			continue
 		}
-		f := v.Field(i)
-		p := f.String()
-		if p == "" || p == root || strings.HasPrefix(p, root+string(filepath.Separator)) {
-			continue
+		switch f := v.Field(i).Addr().Interface().(type) {
+		case *string:
+			*f = rerootPath(*f, root)
+		case *map[string][]string:
+			for env, dirs := range *f {
+				out := make([]string, len(dirs))
+				for j, d := range dirs {
+					out[j] = rerootPath(d, root)
+				}
+				(*f)[env] = out
+			}
 		}
-		f.SetString(filepath.Join(root, p))
 	}
+}
+
+func rerootPath(p, root string) string {
+	if p == "" || p == root || strings.HasPrefix(p, root+string(filepath.Separator)) {
+		return p
+	}
+	return filepath.Join(root, p)
 }

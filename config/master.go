@@ -54,6 +54,27 @@ type Master struct {
 	// ids and targets, as in Salt.
 	Nodegroups map[string]any `yaml:"nodegroups"`
 
+	// FileRoots and PillarRoots map an environment (saltenv) to the
+	// directories of its files, searched in order. Unlike Salt, Brine puts
+	// them under root_dir like its other paths.
+	FileRoots              map[string][]string `yaml:"file_roots" brine:"path"`
+	PillarRoots            map[string][]string `yaml:"pillar_roots" brine:"path"`
+	TopFileMergingStrategy string              `yaml:"top_file_merging_strategy"`
+	// PillarSourceMergingStrategy is how pillar SLS files merge: smart
+	// (recurse for Brine's renderers), recurse, overwrite, none,
+	// aggregate (overwrite without yamlex) or list.
+	PillarSourceMergingStrategy string `yaml:"pillar_source_merging_strategy"`
+	PillarMergeLists            bool   `yaml:"pillar_merge_lists"`
+	// PillarSafeRenderError hides the renderer's error text from the
+	// minion (it goes to the master's log); false sends it in _errors.
+	PillarSafeRenderError bool `yaml:"pillar_safe_render_error"`
+	// FileBufferSize is the chunk size of _serve_file, in bytes.
+	FileBufferSize int `yaml:"file_buffer_size"`
+	// FileRecv lets minions push files (cp.push) into
+	// cachedir/minions/<id>/files, each at most FileRecvMaxSize MiB.
+	FileRecv        bool `yaml:"file_recv"`
+	FileRecvMaxSize int  `yaml:"file_recv_max_size"`
+
 	// PprofAddr, when set (e.g. 127.0.0.1:6060), serves Go's pprof
 	// profiles over HTTP there: for profiling, never on a public address.
 	PprofAddr string `yaml:"pprof_addr"`
@@ -90,9 +111,17 @@ func DefaultMaster() Master {
 		KeepJobsSeconds:         86400,
 		GatherJobTimeout:        10,
 		JobCache:                true,
-		LogLevel:                "warning",
-		LogFile:                 "/var/log/brine/master",
-		LogLevelLogfile:         "warning",
+		FileRoots:               map[string][]string{"base": {"/srv/salt", "/srv/spm/salt"}},
+		PillarRoots:             map[string][]string{"base": {"/srv/pillar", "/srv/spm/pillar"}},
+		TopFileMergingStrategy:  "merge",
+
+		PillarSourceMergingStrategy: "smart",
+		PillarSafeRenderError:       true,
+		FileBufferSize:              1048576,
+		FileRecvMaxSize:             100,
+		LogLevel:                    "warning",
+		LogFile:                     "/var/log/brine/master",
+		LogLevelLogfile:             "warning",
 	}
 }
 
@@ -136,6 +165,34 @@ func (c *Master) validate() error {
 	}
 	if c.PublishSession < 1 {
 		return fmt.Errorf("config: publish_session must be positive")
+	}
+	switch c.PillarSourceMergingStrategy {
+	case "smart", "recurse", "overwrite", "none", "aggregate", "list":
+	default:
+		return fmt.Errorf("config: pillar_source_merging_strategy %q is not one of smart, recurse, overwrite, none, aggregate, list", c.PillarSourceMergingStrategy)
+	}
+	switch c.TopFileMergingStrategy {
+	case "merge", "same", "merge_all":
+	default:
+		return fmt.Errorf("config: top_file_merging_strategy %q is not one of merge, same, merge_all", c.TopFileMergingStrategy)
+	}
+	if c.FileBufferSize < 1 {
+		return fmt.Errorf("config: file_buffer_size must be at least 1")
+	}
+	if c.FileRecvMaxSize < 0 {
+		return fmt.Errorf("config: file_recv_max_size must not be negative")
+	}
+	for name, roots := range map[string]map[string][]string{"file_roots": c.FileRoots, "pillar_roots": c.PillarRoots} {
+		for env, dirs := range roots {
+			if env == "" {
+				return fmt.Errorf("config: %s has an empty environment name", name)
+			}
+			for _, d := range dirs {
+				if d == "" {
+					return fmt.Errorf("config: %s: environment %q has an empty directory", name, env)
+				}
+			}
+		}
 	}
 	return nil
 }

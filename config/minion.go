@@ -35,6 +35,8 @@ type Minion struct {
 	MasterSignKeyName      string `yaml:"master_sign_key_name"`
 	MasterFinger           string `yaml:"master_finger"`
 	HashType               string `yaml:"hash_type"`
+	// FileBufferSize is the chunk size of cp.push, in bytes.
+	FileBufferSize int `yaml:"file_buffer_size"`
 
 	AcceptanceWaitTime    int  `yaml:"acceptance_wait_time"`
 	AcceptanceWaitTimeMax int  `yaml:"acceptance_wait_time_max"`
@@ -74,6 +76,7 @@ func DefaultMinion() Minion {
 		SigningAlgorithm:      "PKCS1v15-SHA1",
 		MasterSignKeyName:     "master_sign",
 		HashType:              "sha256",
+		FileBufferSize:        262144,
 		AcceptanceWaitTime:    10,
 		RandomReauthDelay:     10,
 		AuthTimeout:           5,
@@ -159,6 +162,9 @@ func (c *Minion) validate() error {
 	}
 	if c.AuthTimeout < 1 || c.RequestChannelTimeout < 1 {
 		return fmt.Errorf("config: auth_timeout and request_channel_timeout must be at least 1")
+	}
+	if c.FileBufferSize < 1 {
+		return fmt.Errorf("config: file_buffer_size must be at least 1")
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/brine-project/brine/crypto"
 	"github.com/brine-project/brine/internal/target"
 	"github.com/brine-project/brine/master/jobcache"
+	"github.com/brine-project/brine/master/pillar"
 	"github.com/brine-project/brine/master/pki"
 	"github.com/brine-project/brine/transport/wire"
 )
@@ -207,13 +208,21 @@ func (m *Master) returnLoad(ctx context.Context, id string, load map[string]any)
 	m.returns.deliver(jid, id, load)
 }
 
-// pillar answers _pillar: it caches the grains the minion sent (the
-// master targets with them) and returns its pillar — empty for now — in
-// Salt's send_private form: a clear map whose pillar is sealed with a
-// one-off key OAEP-encrypted to the minion, and signed with the nonce.
+// pillar answers _pillar: it compiles the minion's pillar from
+// pillar_roots with the grains the minion sent, caches both (the master
+// targets with them, -G and -I), and returns the pillar in Salt's
+// send_private form: a clear map whose pillar is sealed with a one-off key
+// OAEP-encrypted to the minion, and signed with the nonce.
 func (m *Master) pillar(ctx context.Context, id, nonce string, load map[string]any, encAlgo crypto.EncAlgo, sigAlgo crypto.SigAlgo) ([]byte, error) {
 	grains, _ := load["grains"].(map[string]any)
-	pillarData := map[string]any{}
+	if grains == nil {
+		grains = map[string]any{}
+	}
+	grains["id"] = id // as Salt's _pillar does
+	saltenv, _ := wire.OptString(load, "saltenv")
+	pillarenv, _ := wire.OptString(load, "pillarenv")
+	override, _ := load["pillar_override"].(map[string]any)
+	pillarData := m.pillars.Compile(ctx, pillar.Request{ID: id, Grains: grains, Saltenv: saltenv, Pillarenv: pillarenv, Override: override})
 	if err := m.mcache.Put(id, grains, pillarData); err != nil {
 		m.log.Warn("master: caching the minion's grains", "minion", id, "err", err)
 	}
@@ -261,9 +270,13 @@ func (m *Master) pillar(ctx context.Context, id, nonce string, load map[string]a
 // masterOpts is _master_opts: the parts of the master's configuration a
 // minion needs for states.
 func (m *Master) masterOpts(load map[string]any) map[string]any {
+	roots := map[string]any{}
+	for env := range m.cfg.FileRoots {
+		roots[env] = []any{} // Salt sends the environments' names only
+	}
 	opts := map[string]any{
-		"file_roots":                map[string]any{"base": []any{}},
-		"top_file_merging_strategy": "merge",
+		"file_roots":                roots,
+		"top_file_merging_strategy": m.cfg.TopFileMergingStrategy,
 		"env_order":                 []any{},
 		"default_top":               "base",
 	}

@@ -26,8 +26,10 @@ import (
 	"github.com/brine-project/brine/crypto"
 	"github.com/brine-project/brine/events"
 	"github.com/brine-project/brine/internal/jid"
+	"github.com/brine-project/brine/master/fileserver"
 	"github.com/brine-project/brine/master/jobcache"
 	"github.com/brine-project/brine/master/mcache"
+	"github.com/brine-project/brine/master/pillar"
 	"github.com/brine-project/brine/master/pki"
 	"github.com/brine-project/brine/transport"
 )
@@ -55,6 +57,8 @@ type Master struct {
 	jobs    jobcache.Cache
 	mcache  *mcache.Cache
 	returns returnWaiters
+	files   *fileserver.Server // file_roots, for minions' file requests
+	pillars *pillar.Compiler   // pillar_roots
 
 	runCtx    context.Context // Run's context: runners started by requests end with it
 	runnersWG sync.WaitGroup
@@ -107,6 +111,9 @@ func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
 	m.replays = newReplayGuard()
 	if m.mcache, err = mcache.Open(filepath.Join(cfg.CacheDir, "minions")); err != nil {
 		return nil, fmt.Errorf("master: minion data cache: %w", err)
+	}
+	if m.files, m.pillars, err = newFileServices(cfg, log); err != nil {
+		return nil, err
 	}
 	m.jobs = jobcache.Null()
 	if cfg.JobCache {

@@ -191,6 +191,9 @@ func (m *Master) aesCommand(ctx context.Context, cmd, id string, load map[string
 	case cmd == "_master_opts":
 		return m.masterOpts(load)
 	}
+	if ret, ok := m.files.Handle(ctx, cmd, id, load); ok {
+		return ret
+	}
 	m.log.Info("master: unknown AES command", "minion", id, "cmd", cmd)
 	return map[string]any{}
 }

@@ -24,7 +24,7 @@ func Call(ctx context.Context, cfg *config.Minion, log *slog.Logger, fun string,
 		return modules.Result{}, err
 	}
 	if local {
-		m.env.FireMaster = nil
+		m.env.FireMaster, m.env.Files = nil, nil
 	} else {
 		m.req, err = transport.NewReqClient(transport.ReqClientConfig{
 			Addr:    cfg.RetEndpoint(),

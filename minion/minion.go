@@ -25,6 +25,7 @@ import (
 	"github.com/brine-project/brine/config"
 	"github.com/brine-project/brine/crypto"
 	"github.com/brine-project/brine/events"
+	"github.com/brine-project/brine/minion/fileclient"
 	"github.com/brine-project/brine/minion/grains"
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/all"
@@ -131,7 +132,9 @@ func NewWith(cfg *config.Minion, opts Options) (*Minion, error) {
 	}
 	m.tracker = modules.NewTracker()
 	m.env = &modules.Env{ID: cfg.ID, Config: cfg, Grains: m.grains, Pillar: m.pillar, Jobs: m.tracker,
-		FireMaster: m.fireMaster, FireLocal: m.fireLocal, Refresh: m.refresh}
+		FireMaster: m.fireMaster, FireLocal: m.fireLocal, Refresh: m.refresh,
+		Files: fileclient.New(fileclient.Config{ID: cfg.ID, CacheDir: cfg.CacheDir, HashType: cfg.HashType,
+			BufferSize: cfg.FileBufferSize, Request: m.request, Logger: m.log})}
 	return m, nil
 }
 
@@ -438,7 +441,7 @@ func (m *Minion) rawRequest(ctx context.Context, load wire.Map, nonce string, tr
 // collectGrains finds the grains: the host's, the grains file's and the
 // config's.
 func (m *Minion) collectGrains() map[string]any {
-	return grains.Collect(m.cfg.ID, m.cfg.Grains)
+	return grains.CollectConf(m.cfg.ID, m.cfg.ConfDir, m.cfg.Grains, m.log)
 }
 
 // fireMaster sends an event to the master's bus (_minion_event).

@@ -32,18 +32,9 @@ func main() {
 		UsageText:       "brine [options] '<target>' <function> [arguments...]",
 		Version:         version.String(),
 		HideHelpCommand: true,
-		Flags: []cli.Flag{
+		Flags: append(cliutil.TargetFlags(),
 			cliutil.ConfigDirFlag(),
 			cliutil.LogLevelFlag(true),
-			&cli.BoolFlag{Name: "pcre", Aliases: []string{"E"}, Usage: "the target is a regular expression on minion ids"},
-			&cli.BoolFlag{Name: "list", Aliases: []string{"L"}, Usage: "the target is a comma-separated list of ids"},
-			&cli.BoolFlag{Name: "grain", Aliases: []string{"G"}, Usage: "the target is a grain: 'os:Debian'"},
-			&cli.BoolFlag{Name: "grain-pcre", Aliases: []string{"P"}, Usage: "the target is a grain with a regular expression value"},
-			&cli.BoolFlag{Name: "pillar", Aliases: []string{"I"}, Usage: "the target is a pillar value: 'role:web'"},
-			&cli.BoolFlag{Name: "pillar-pcre", Aliases: []string{"J"}, Usage: "the target is a pillar value as a regular expression"},
-			&cli.BoolFlag{Name: "ipcidr", Aliases: []string{"S"}, Usage: "the target is an address or a CIDR subnet"},
-			&cli.BoolFlag{Name: "compound", Aliases: []string{"C"}, Usage: "the target is a compound expression: 'G@os:Debian and web*'"},
-			&cli.BoolFlag{Name: "nodegroup", Aliases: []string{"N"}, Usage: "the target is a nodegroup of the master's config"},
 			&cli.StringFlag{Name: "delimiter", Value: ":", Usage: "separator of nested keys in grain and pillar targets"},
 			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: 5, Usage: "seconds to wait for returns; minions still running the job (saltutil.find_job) are waited for"},
 			&cli.BoolFlag{Name: "async", Usage: "publish, print the job id and exit"},
@@ -56,7 +47,7 @@ func main() {
 			&cli.Float64Flag{Name: "batch-wait", Usage: "seconds to wait after a minion returns before the next starts"},
 			&cli.BoolFlag{Name: "hide-timeout", Usage: "do not list the minions that did not return"},
 			&cli.BoolFlag{Name: "retcode-passthrough", Usage: "exit with the highest retcode of the minions"},
-		},
+		),
 		Action: func(c *cli.Context) error {
 			o, err := optionsFrom(c)
 			if err != nil {
@@ -95,18 +86,10 @@ func optionsFrom(c *cli.Context) (options, error) {
 		out: c.String("out"), outFile: c.String("out-file"), noColor: c.Bool("no-color"),
 		batch: c.String("batch-size"), batchWait: time.Duration(c.Float64("batch-wait") * float64(time.Second)),
 		hideTimeout: c.Bool("hide-timeout"), retcodePassthrough: c.Bool("retcode-passthrough"),
-		tgtType: "glob",
 	}
-	var chosen []string
-	for flag, typ := range map[string]string{"pcre": "pcre", "list": "list", "grain": "grain", "grain-pcre": "grain_pcre",
-		"pillar": "pillar", "pillar-pcre": "pillar_pcre", "ipcidr": "ipcidr", "compound": "compound", "nodegroup": "nodegroup"} {
-		if c.Bool(flag) {
-			chosen = append(chosen, "--"+flag)
-			o.tgtType = typ
-		}
-	}
-	if len(chosen) > 1 {
-		return o, cliutil.Hint(fmt.Errorf("%v cannot be combined", chosen), "give one kind of target; -C combines kinds in one expression")
+	var err error
+	if o.tgtType, err = cliutil.TargetType(c); err != nil {
+		return o, err
 	}
 	if c.NArg() < 2 {
 		return o, cliutil.Hint(fmt.Errorf("need a target and a function"), "brine '*' test.ping")

@@ -92,3 +92,43 @@ func Exit(prog string, err error, code int) {
 	}
 	os.Exit(code)
 }
+
+// targetKinds maps the targeting flags salt and salt-cp share to Salt's
+// tgt_type.
+var targetKinds = []struct{ flag, short, typ, usage string }{
+	{"pcre", "E", "pcre", "the target is a regular expression on minion ids"},
+	{"list", "L", "list", "the target is a comma-separated list of ids"},
+	{"grain", "G", "grain", "the target is a grain: 'os:Debian'"},
+	{"grain-pcre", "P", "grain_pcre", "the target is a grain with a regular expression value"},
+	{"pillar", "I", "pillar", "the target is a pillar value: 'role:web'"},
+	{"pillar-pcre", "J", "pillar_pcre", "the target is a pillar value as a regular expression"},
+	{"ipcidr", "S", "ipcidr", "the target is an address or a CIDR subnet"},
+	{"compound", "C", "compound", "the target is a compound expression: 'G@os:Debian and web*'"},
+	{"nodegroup", "N", "nodegroup", "the target is a nodegroup of the master's config"},
+}
+
+// TargetFlags are salt's targeting flags (-E -L -G -P -I -J -S -C -N).
+func TargetFlags() []cli.Flag {
+	flags := make([]cli.Flag, 0, len(targetKinds))
+	for _, k := range targetKinds {
+		flags = append(flags, &cli.BoolFlag{Name: k.flag, Aliases: []string{k.short}, Usage: k.usage})
+	}
+	return flags
+}
+
+// TargetType returns the tgt_type the targeting flags ask for ("glob"
+// without one), or an error when several are given.
+func TargetType(c *cli.Context) (string, error) {
+	typ := "glob"
+	var chosen []string
+	for _, k := range targetKinds {
+		if c.Bool(k.flag) {
+			chosen = append(chosen, "-"+k.short)
+			typ = k.typ
+		}
+	}
+	if len(chosen) > 1 {
+		return "", Hint(fmt.Errorf("%s cannot be combined", strings.Join(chosen, " and ")), "give one kind of target; -C combines kinds in one expression")
+	}
+	return typ, nil
+}

@@ -15,8 +15,8 @@
 //     so minions always come in id order; Salt would print them in the
 //     order they arrived, which no two runs share anyway.
 //
-// Where Python formats a value itself (repr of floats, strings, bytes and
-// datetimes; json.dumps; str.splitlines; str.rstrip) this package does
+// Where Python formats a value itself (str() and repr(), which package
+// pyfmt prints; json.dumps; str.splitlines; str.rstrip) this package does
 // what Python does, not what Go's libraries would. The YAML is what
 // PyYAML's C emitter (libyaml 0.2.5) writes, because Salt's dumper is
 // built on CSafeDumper wherever PyYAML has libyaml, as Salt's own packages

@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/brine-project/brine/internal/pyfmt"
 	"github.com/brine-project/brine/transport/wire"
 )
 
@@ -43,7 +44,7 @@ func writeJSON(b *strings.Builder, v any, depth int) error {
 			b.WriteString("false")
 		}
 	case float64:
-		switch s := pyFloatRepr(v); s {
+		switch s := pyfmt.Repr(v); s {
 		case "nan":
 			b.WriteString("NaN")
 		case "inf":
@@ -56,9 +57,9 @@ func writeJSON(b *strings.Builder, v any, depth int) error {
 	case string:
 		writeJSONString(b, v)
 	case []byte:
-		writeJSONString(b, pyBytesRepr(v))
+		writeJSONString(b, pyfmt.Repr(v))
 	case time.Time:
-		writeJSONString(b, pyDatetimeRepr(v))
+		writeJSONString(b, pyfmt.Repr(v))
 	case []any:
 		if len(v) == 0 {
 			b.WriteString("[]")

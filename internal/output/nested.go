@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/brine-project/brine/internal/pyfmt"
 	"github.com/brine-project/brine/transport/wire"
 )
 
@@ -82,7 +83,7 @@ func (n *nested) display(v any, indent int, prefix string, depth int) error {
 		}
 		n.line(indent, n.c.lightYellow, s, prefix, "")
 	case float64:
-		n.line(indent, n.c.lightYellow, pyFloatRepr(v), prefix, "")
+		n.line(indent, n.c.lightYellow, pyfmt.Repr(v), prefix, "")
 	case string:
 		// Each line of the string on a line of its own; the prefix ("- "
 		// in a list) only on the first, spaces as wide on the others. An

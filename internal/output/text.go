@@ -2,6 +2,8 @@ package output
 
 import (
 	"strings"
+
+	"github.com/brine-project/brine/internal/pyfmt"
 )
 
 // renderTxt is salt/output/txt.py: for each minion, each line of a string
@@ -22,7 +24,7 @@ func renderTxt(data any) (string, error) {
 		case []byte:
 			// bytes.splitlines() yields bytes, which format as b'...'.
 			for _, l := range pyBytesSplitlines(v) {
-				b.WriteString(f.Key + ": " + pyBytesRepr(l) + "\n")
+				b.WriteString(f.Key + ": " + pyfmt.Repr(l) + "\n")
 			}
 		default:
 			s, err := pyStr(v)

@@ -7,13 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brine-project/brine/internal/pyfmt"
 	"github.com/brine-project/brine/transport/wire"
 )
 
 // maxDepth bounds how deeply the outputters follow nested lists and maps.
 // Decoded returns stay within wire.MaxDepth; the bound is there for values
-// built in Go, which can contain themselves.
-const maxDepth = 10 * wire.MaxDepth
+// built in Go, which can contain themselves. It is pyfmt's, so that a value
+// the outputters accept is never cut short by pyfmt.
+const maxDepth = pyfmt.MaxDepth
 
 // errDepth is returned for a value nested deeper than maxDepth.
 var errDepth = fmt.Errorf("output: value nested more than %d deep", maxDepth)
@@ -90,81 +92,17 @@ func intString(v any) (string, bool) {
 	return "", false
 }
 
-// pyRepr appends repr(v) as Python prints the value Salt would hold.
-func pyRepr(b *strings.Builder, v any, depth int) error {
-	if depth > maxDepth {
-		return errDepth
-	}
-	if s, ok := intString(v); ok {
-		b.WriteString(s)
-		return nil
-	}
-	switch v := v.(type) {
-	case nil:
-		b.WriteString("None")
-	case bool:
-		if v {
-			b.WriteString("True")
-		} else {
-			b.WriteString("False")
-		}
-	case float64:
-		b.WriteString(pyFloatRepr(v))
-	case string:
-		b.WriteString(pyStrRepr(v))
-	case []byte:
-		b.WriteString(pyBytesRepr(v))
-	case time.Time:
-		b.WriteString(pyDatetimeRepr(v))
-	case []any:
-		b.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			if err := pyRepr(b, e, depth+1); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case map[string]any, wire.Map:
-		fs, _ := fields(v)
-		b.WriteByte('{')
-		for i, f := range fs {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(pyStrRepr(f.Key))
-			b.WriteString(": ")
-			if err := pyRepr(b, f.Value, depth+1); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
-	default:
-		return unsupported(v)
-	}
-	return nil
-}
-
-// pyStr is str(v): a str is itself, a datetime is its isoformat(' '), and
-// everything else is its repr.
+// pyStr is Python's str(v), for a value of the model.
 func pyStr(v any) (string, error) {
-	switch v := v.(type) {
-	case string:
-		return v, nil
-	case time.Time:
-		return pyDatetimeISO(v, ' '), nil
-	}
-	var b strings.Builder
-	if err := pyRepr(&b, v, 0); err != nil {
+	if err := checkModel(v, 0); err != nil {
 		return "", err
 	}
-	return b.String(), nil
+	return pyfmt.Str(v), nil
 }
 
 // checkModel returns an error if v, or anything in it, is outside the
-// value model, for the outputters that skip some values unseen.
+// value model or nested deeper than maxDepth: for the outputters that skip
+// some values unseen, and for str(), since pyfmt prints any Go value.
 func checkModel(v any, depth int) error {
 	if depth > maxDepth {
 		return errDepth
@@ -182,9 +120,15 @@ func checkModel(v any, depth int) error {
 			}
 		}
 		return nil
-	case map[string]any, wire.Map:
-		fs, _ := fields(v)
-		for _, f := range fs {
+	case map[string]any:
+		for _, e := range v {
+			if err := checkModel(e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case wire.Map:
+		for _, f := range v {
 			if err := checkModel(f.Value, depth+1); err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/brine-project/brine/internal/pyfmt"
 	"github.com/brine-project/brine/transport/wire"
 )
 
@@ -95,7 +96,7 @@ func represent(v any, depth int) (*yamlNode, error) {
 	case []byte:
 		return &yamlNode{tag: tagBinary, value: pyEncodebytes(v), literal: true}, nil
 	case time.Time:
-		return &yamlNode{tag: tagTimestamp, value: pyDatetimeISO(v, ' ')}, nil
+		return &yamlNode{tag: tagTimestamp, value: pyfmt.Str(v)}, nil
 	case []any:
 		n := &yamlNode{kind: yamlSeq, items: make([]*yamlNode, len(v))}
 		for i, e := range v {
@@ -125,7 +126,7 @@ func represent(v any, depth int) (*yamlNode, error) {
 // ".0" put before an exponent that has no fraction ("1e+16" would read
 // back as a string in YAML 1.1).
 func yamlFloat(f float64) string {
-	switch s := pyFloatRepr(f); s {
+	switch s := pyfmt.Repr(f); s {
 	case "nan":
 		return ".nan"
 	case "inf":

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/brine-project/brine/internal/fnmatch"
+	"github.com/brine-project/brine/internal/pyfmt"
 )
 
 // How a grain or pillar value is compared with the pattern.
@@ -361,7 +362,7 @@ func globValue(pat string, v any) bool {
 		return fnmatch.Match(pat, str)
 	}
 	var buf [64]byte
-	b := lowerBytes(appendPyStr(buf[:0], v))
+	b := lowerBytes(pyfmt.AppendStr(buf[:0], v))
 	return fnmatch.Match(pat, string(b))
 }
 
@@ -370,7 +371,7 @@ func exactValue(pat string, v any) bool {
 		return str == pat
 	}
 	var buf [64]byte
-	return string(lowerBytes(appendPyStr(buf[:0], v))) == pat
+	return string(lowerBytes(pyfmt.AppendStr(buf[:0], v))) == pat
 }
 
 func regexValue(re *regexp.Regexp, v any) bool {
@@ -384,7 +385,7 @@ func regexValue(re *regexp.Regexp, v any) bool {
 	// machines), so a stack buffer would escape; a pooled one does not
 	// allocate either.
 	bp := regexBufs.Get().(*[]byte)
-	b := lowerBytes(appendPyStr((*bp)[:0], v))
+	b := lowerBytes(pyfmt.AppendStr((*bp)[:0], v))
 	ok := re.Match(b)
 	if cap(b) <= 1<<16 {
 		*bp = b[:0]

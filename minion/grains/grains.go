@@ -1,187 +1,381 @@
 // Package grains finds the facts a minion reports about its host, under
-// Salt's grain names: what targeting by grain and grains.items see.
+// Salt 3006's grain names and in its value formats: what targeting by grain
+// and grains.items see.
+//
+// Grains come in three layers, each over the one before, as in Salt: the
+// core grains found on the host (salt/grains/core.py and its siblings), the
+// grains file (<conf dir>/grains, YAML, which grains.setval writes), and the
+// minion configuration's grains. Finding them is best effort throughout:
+// with no network, no DNS, no /sys, an unreadable /etc or a malformed grains
+// file the minion still gets every grain it can, and a warning for the
+// file. Nothing here asks DNS: fqdn is the host name as the system has it.
 package grains
 
 import (
-	"bufio"
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"math/big"
 	"net"
 	"os"
-	"runtime"
-	"slices"
+	"os/exec"
+	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/brine-project/brine/internal/version"
 )
 
-// Collect returns the grains of this host for minion id. static (the
-// minion config's grains) override what is found.
+// SaltVersion is the saltversion grain: the Salt release whose protocol
+// and functions Brine provides.
+const SaltVersion = "3006.16"
+
+// saltVersionInfo is the saltversioninfo grain.
+var saltVersionInfo = []any{int64(3006), int64(16)}
+
+// CollectConf returns the grains of this host for minion id: the core
+// grains, over them the grains file in confDir (none when confDir is ""),
+// over those static (the minion configuration's grains). A grains file
+// that cannot be read or parsed is skipped with a warning on log (nil
+// discards). It is safe for concurrent use; it takes some tens of
+// milliseconds (it runs dpkg or rpm, and systemd-detect-virt or virt-what
+// when they are installed).
+func CollectConf(id, confDir string, static map[string]any, log *slog.Logger) map[string]any {
+	return collect(id, confDir, static, log, hostSources())
+}
+
+// Collect is CollectConf with no grains file: the core grains under
+// static.
 func Collect(id string, static map[string]any) map[string]any {
-	g := map[string]any{
-		"id":       id,
-		"kernel":   kernelName(),
-		"num_cpus": int64(runtime.NumCPU()),
-		"init":     initSystem(),
-	}
-	host, _ := os.Hostname()
-	g["host"], g["nodename"], g["localhost"] = shortHost(host), host, host
-	g["fqdn"] = host
-	if u, ok := uname(); ok {
-		g["kernelrelease"], g["kernelversion"], g["cpuarch"] = u.release, u.version, u.machine
-	}
-	for k, v := range osRelease("/etc/os-release") {
-		g[k] = v
-	}
-	if mem, ok := memTotalMB("/proc/meminfo"); ok {
-		g["mem_total"] = mem
-	}
-	g["ipv4"], g["ipv6"] = addresses()
-	g["saltversion"] = "3006.16"
-	for k, v := range static {
-		g[k] = v
-	}
-	return g
+	return CollectConf(id, "", static, nil)
 }
 
-func kernelName() string {
-	switch runtime.GOOS {
-	case "linux":
-		return "Linux"
-	case "freebsd":
-		return "FreeBSD"
-	case "darwin":
-		return "Darwin"
-	}
-	return runtime.GOOS
+// sources is where collect looks: the real host, or, in tests, a fake root
+// directory and fake system calls.
+type sources struct {
+	root       string // prefix of every file read: "/" on the host
+	uname      func() (unix.Utsname, error)
+	hostname   func() (string, error)
+	interfaces func() ([]netInterface, error)
+	getenv     func(string) string
+	// run runs a helper program (dpkg, systemd-detect-virt, …) and returns
+	// its output and exit code; nil means there are none to run.
+	run func(name string, args ...string) (string, int, error)
 }
 
-func shortHost(h string) string {
-	s, _, _ := strings.Cut(h, ".")
-	return s
+func hostSources() sources {
+	return sources{
+		root:       "/",
+		uname:      func() (unix.Utsname, error) { var u unix.Utsname; return u, unix.Uname(&u) },
+		hostname:   os.Hostname,
+		interfaces: hostInterfaces,
+		getenv:     os.Getenv,
+		run:        runHelper,
+	}
 }
 
-func initSystem() string {
-	if fi, err := os.Stat("/run/systemd/system"); err == nil && fi.IsDir() {
-		return "systemd"
-	}
-	if _, err := os.Stat("/sbin/openrc"); err == nil {
-		return "openrc"
-	}
-	return "unknown"
-}
+// helperTimeout bounds each helper program: a hung probe must not hold
+// the minion's start.
+const helperTimeout = 10 * time.Second
 
-type unameInfo struct{ release, version, machine string }
-
-// uname asks the kernel (or qemu-user, which answers for the emulated
-// machine: what an ARM minion under emulation must report).
-func uname() (unameInfo, bool) {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return unameInfo{}, false
+// runHelper runs name with args and returns its stdout, stripped.
+func runHelper(name string, args ...string) (string, int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return strings.TrimSpace(out.String()), exit.ExitCode(), nil
 	}
-	str := func(b []byte) string {
-		if i := bytes.IndexByte(b, 0); i >= 0 {
-			b = b[:i]
-		}
-		return string(b)
-	}
-	return unameInfo{str(u.Release[:]), str(u.Version[:]), str(u.Machine[:])}, true
-}
-
-// distros maps os-release IDs to Salt's os grain and family.
-var distros = map[string][2]string{
-	"debian": {"Debian", "Debian"}, "ubuntu": {"Ubuntu", "Debian"}, "raspbian": {"Raspbian", "Debian"},
-	"linuxmint": {"Mint", "Debian"}, "devuan": {"Devuan", "Debian"},
-	"rhel": {"RedHat", "RedHat"}, "centos": {"CentOS", "RedHat"}, "fedora": {"Fedora", "RedHat"},
-	"rocky": {"Rocky", "RedHat"}, "almalinux": {"AlmaLinux", "RedHat"}, "ol": {"OEL", "RedHat"}, "amzn": {"Amazon", "RedHat"},
-	"alpine": {"Alpine", "Alpine"}, "arch": {"Arch", "Arch"}, "gentoo": {"Gentoo", "Gentoo"},
-	"opensuse-leap": {"Leap", "Suse"}, "opensuse-tumbleweed": {"openSUSE Tumbleweed", "Suse"}, "sles": {"SUSE", "Suse"},
-	"openwrt": {"OpenWrt", "OpenWrt"},
-}
-
-// osRelease reads /etc/os-release into Salt's os grains.
-func osRelease(path string) map[string]any {
-	b, err := os.ReadFile(path)
 	if err != nil {
-		return map[string]any{"os": kernelName(), "os_family": kernelName()}
+		return "", -1, err
 	}
-	kv := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), "=")
-		if ok {
-			kv[k] = strings.Trim(v, `"'`)
+	return strings.TrimSpace(out.String()), 0, nil
+}
+
+// collector holds one collection's sources and results.
+type collector struct {
+	src sources
+	g   map[string]any
+}
+
+// path is rel (absolute, slash-separated) under the sources' root.
+func (c *collector) path(rel string) string { return filepath.Join(c.src.root, rel) }
+
+func (c *collector) read(rel string) ([]byte, error) { return os.ReadFile(c.path(rel)) }
+
+func (c *collector) exists(rel string) bool {
+	_, err := os.Stat(c.path(rel))
+	return err == nil
+}
+
+func (c *collector) isDir(rel string) bool {
+	fi, err := os.Stat(c.path(rel))
+	return err == nil && fi.IsDir()
+}
+
+func (c *collector) isFile(rel string) bool {
+	fi, err := os.Stat(c.path(rel))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// which is salt.utils.path.which over the sources' root: the first
+// executable file named exe in $PATH and Salt's extra directories, or "".
+func (c *collector) which(exe string) string {
+	if exe == "" {
+		return ""
+	}
+	if strings.Contains(exe, "/") {
+		if c.executable(exe) {
+			return exe
+		}
+		return ""
+	}
+	for _, dir := range searchPath(c.src.getenv("PATH")) {
+		p := filepath.Join(dir, exe)
+		if c.executable(p) {
+			return p
 		}
 	}
-	id := strings.ToLower(kv["ID"])
-	osName, family := kv["NAME"], kernelName()
-	if d, ok := distros[id]; ok {
-		osName, family = d[0], d[1]
-	} else {
-		for _, like := range strings.Fields(kv["ID_LIKE"]) {
-			if d, ok := distros[like]; ok {
-				family = d[1]
+	return ""
+}
+
+func (c *collector) executable(p string) bool {
+	fi, err := os.Stat(c.path(p))
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
+
+// searchPath is $PATH with the directories Salt's which always adds.
+func searchPath(path string) []string {
+	dirs := strings.Split(path, ":")
+	for _, d := range []string{"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin"} {
+		found := false
+		for _, x := range dirs {
+			if x == d {
+				found = true
 				break
 			}
 		}
-	}
-	g := map[string]any{
-		"os": osName, "os_family": family, "osfullname": kv["NAME"],
-		"osrelease": kv["VERSION_ID"], "oscodename": kv["VERSION_CODENAME"],
-	}
-	if major, _, _ := strings.Cut(kv["VERSION_ID"], "."); major != "" {
-		if n, err := strconv.ParseInt(major, 10, 64); err == nil {
-			g["osmajorrelease"] = n
+		if !found {
+			dirs = append(dirs, d)
 		}
 	}
-	return g
+	return dirs
 }
 
-func memTotalMB(path string) (int64, bool) {
-	b, err := os.ReadFile(path)
+// helper runs a helper program found by which; ok is false when there is
+// none or it could not run.
+func (c *collector) helper(name string, args ...string) (out string, code int, ok bool) {
+	if c.src.run == nil {
+		return "", 0, false
+	}
+	p := c.which(name)
+	if p == "" {
+		return "", 0, false
+	}
+	out, code, err := c.src.run(p, args...)
 	if err != nil {
-		return 0, false
+		return "", 0, false
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				return kb / 1024, err == nil
-			}
-		}
-	}
-	return 0, false
+	return out, code, true
 }
 
-// addresses lists the host's IPv4 and IPv6 addresses, as Salt's ipv4 and
-// ipv6 grains (loopback included).
-func addresses() ([]any, []any) {
-	addrs, err := net.InterfaceAddrs()
-	var v4, v6 []string
-	if err == nil {
-		for _, a := range addrs {
-			ipn, ok := a.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			if ip4 := ipn.IP.To4(); ip4 != nil {
-				v4 = append(v4, ip4.String())
-			} else {
-				v6 = append(v6, ipn.IP.String())
-			}
+func collect(id, confDir string, static map[string]any, log *slog.Logger, src sources) map[string]any {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &collector{src: src, g: map[string]any{"id": id}}
+	c.osData()
+	c.hostname()
+	c.network()
+	c.process()
+	c.locale()
+	c.machineID()
+	c.g["saltversion"] = SaltVersion
+	c.g["saltversioninfo"] = append([]any(nil), saltVersionInfo...)
+	c.g["brineversion"] = brineVersion()
+	c.g["server_id"] = serverID(id)
+
+	if confDir != "" {
+		path := FilePath(confDir)
+		file, err := ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			log.Warn("grains: skipping the grains file", "path", path, "err", err)
+		}
+		for k, v := range file {
+			c.g[k] = v
 		}
 	}
-	slices.Sort(v4)
-	slices.Sort(v6)
-	return toAny(v4), toAny(v6)
+	for k, v := range static {
+		c.g[k] = v
+	}
+	return c.g
 }
 
-func toAny(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
+// machineID gives machine_id: the first of systemd's and D-Bus's files
+// that exists.
+func (c *collector) machineID() {
+	for _, rel := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id"} {
+		if c.exists(rel) {
+			if b, err := c.read(rel); err == nil {
+				c.g["machine_id"] = strings.TrimSpace(string(b))
+			}
+			return
+		}
 	}
-	return out
+}
+
+// brineVersion is the Brine release, without the protocol note that
+// version.String adds.
+func brineVersion() string {
+	v, _, _ := strings.Cut(version.String(), ", ")
+	return v
+}
+
+// serverID is Salt's server_id grain: a number from the minion id,
+// abs(int(sha256(id).hexdigest(), 16) % 2**31).
+func serverID(id string) int64 {
+	sum := sha256.Sum256([]byte(id))
+	n := new(big.Int).SetBytes(sum[:])
+	return n.Mod(n, big.NewInt(1<<31)).Int64()
+}
+
+// hostname gives localhost, fqdn, host and domain: the host name as the
+// system has it, split at its first dot (Salt resolves the fqdn through
+// DNS; Brine does not, so that a minion with no resolver starts at once).
+func (c *collector) hostname() {
+	h, err := c.src.hostname()
+	if err != nil || h == "" {
+		h = "localhost.localdomain" // Salt's fallback when there is no name
+	}
+	c.g["localhost"] = h
+	c.g["fqdn"] = h
+	host, domain, _ := strings.Cut(h, ".")
+	c.g["host"], c.g["domain"] = host, domain
+}
+
+// process gives the grains of the minion process: path, systempath,
+// shell, cwd, pid, uid, gid, username and groupname.
+func (c *collector) process() {
+	path := strings.TrimSpace(c.src.getenv("PATH"))
+	sys := []any{}
+	for _, p := range strings.Split(path, ":") {
+		sys = append(sys, p)
+	}
+	c.g["path"], c.g["systempath"] = path, sys
+	shell := c.src.getenv("SHELL")
+	if shell == "" {
+		shell = "/bin/sh"
+	}
+	c.g["shell"] = shell
+	if wd, err := os.Getwd(); err == nil {
+		c.g["cwd"] = wd
+	}
+	c.g["pid"] = int64(os.Getpid())
+	uid, gid := os.Getuid(), os.Getgid()
+	c.g["uid"], c.g["gid"] = int64(uid), int64(gid)
+	c.g["username"], c.g["groupname"] = nil, nil
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		c.g["username"] = u.Username
+	}
+	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
+		c.g["groupname"] = g.Name
+	}
+}
+
+// locale gives locale_info as Python's locale.getdefaultlocale() and
+// dateutil's local zone name have it.
+func (c *collector) locale() {
+	var name string
+	for _, v := range []string{"LC_ALL", "LC_CTYPE", "LANG", "LANGUAGE"} {
+		if s := c.src.getenv(v); s != "" {
+			name = s
+			if v == "LANGUAGE" {
+				name, _, _ = strings.Cut(s, ":")
+			}
+			break
+		}
+	}
+	lang, enc := defaultLocale(name)
+	zone, _ := time.Now().Zone()
+	c.g["locale_info"] = map[string]any{
+		"defaultlanguage":  lang,
+		"defaultencoding":  enc,
+		"detectedencoding": "utf-8",
+		"timezone":         zone,
+	}
+}
+
+// defaultLocale is locale.getdefaultlocale() for a locale name, as the
+// Python 3.10 of Salt 3006 has it: language and encoding, None (nil) for
+// the C locale. Python normalises names through a table of aliases; this
+// handles the forms systems use ("en_US.UTF-8", "de_DE.utf8", "C.UTF-8",
+// "fr_FR", "C", "POSIX").
+func defaultLocale(name string) (lang, enc any) {
+	name, _, _ = strings.Cut(name, "@")
+	if name == "" || name == "C" || name == "POSIX" {
+		return nil, nil
+	}
+	l, e, hasEnc := strings.Cut(name, ".")
+	if ll, terr, ok := strings.Cut(l, "_"); ok {
+		l = strings.ToLower(ll) + "_" + strings.ToUpper(terr)
+	} else if strings.EqualFold(l, "c") {
+		l = "C"
+	}
+	if !hasEnc {
+		return l, "ISO8859-1"
+	}
+	norm := strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(e))
+	if l == "C" && norm == "utf8" {
+		return "en_US", "UTF-8" // Python 3.10's alias, which Salt 3006 runs on
+	}
+	switch {
+	case norm == "utf8":
+		e = "UTF-8"
+	case strings.HasPrefix(norm, "iso8859"):
+		e = "ISO8859-" + strings.TrimPrefix(norm, "iso8859")
+	}
+	return l, e
+}
+
+// netInterface is what network needs of an interface.
+type netInterface struct {
+	name     string
+	loopback bool
+	hwaddr   net.HardwareAddr
+	addrs    []net.IP
+}
+
+func hostInterfaces() ([]netInterface, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]netInterface, 0, len(ifs))
+	for _, ifi := range ifs {
+		ni := netInterface{name: ifi.Name, loopback: ifi.Flags&net.FlagLoopback != 0, hwaddr: ifi.HardwareAddr}
+		addrs, err := ifi.Addrs()
+		if err == nil {
+			for _, a := range addrs {
+				if ipn, ok := a.(*net.IPNet); ok {
+					ni.addrs = append(ni.addrs, ipn.IP)
+				}
+			}
+		}
+		out = append(out, ni)
+	}
+	return out, nil
 }

@@ -47,17 +47,31 @@ type Env struct {
 	Files FileClient
 }
 
-// FileClient is the minion's side of the master's file server.
+// FileClient is the minion's side of the master's file server. A path is
+// a salt:// URL (whose "?saltenv=" overrides saltenv); "" for saltenv is
+// "base". A file the master does not have is not an error: the path
+// returned is "" and the map empty, where Salt returns False.
 type FileClient interface {
 	// CacheFile fetches salt://path of saltenv into the minion's file
 	// cache (again only if it changed) and returns the local path.
 	CacheFile(ctx context.Context, path, saltenv string) (string, error)
+	// GetFile fetches salt://path to dest (into dest when it is a
+	// directory or ends in "/"), again only if it changed, creating dest's
+	// directory if makedirs (else "" when it is missing); gzip 1-9 has the
+	// master compress the transfer. It returns the local path.
+	GetFile(ctx context.Context, path, dest, saltenv string, makedirs bool, gzip int) (string, error)
 	// ListMaster lists the files of saltenv whose path starts with prefix.
 	ListMaster(ctx context.Context, saltenv, prefix string) ([]string, error)
-	// HashFile returns Salt's {"hash_type", "hsum"} of a master file.
+	// ListEmptyDirs lists the empty directories of saltenv whose path
+	// starts with prefix.
+	ListEmptyDirs(ctx context.Context, saltenv, prefix string) ([]string, error)
+	// HashFile returns Salt's {"hash_type", "hsum"} of a master file (or
+	// of a local file, given an absolute path).
 	HashFile(ctx context.Context, path, saltenv string) (map[string]any, error)
-	// Push sends a local file to the master's cache (cp.push).
-	Push(ctx context.Context, path, uploadPath string) error
+	// Push sends a local file (an absolute path) to the master's cache
+	// under uploadPath ("" for its own path) (cp.push). It reports false
+	// when the master refuses it: file_recv off, or the file too large.
+	Push(ctx context.Context, path, uploadPath string) (bool, error)
 }
 
 // Call is one function call.

@@ -73,7 +73,7 @@ func main() {
 		}
 		f, err := measure(ctx, n)
 		if err != nil {
-			fatal(fmt.Errorf("N=%d: %w", n, err))
+			fatal(fmt.Errorf("swarm of %d: %w", n, err))
 		}
 		runs = append(runs, f)
 		printFigures(f)

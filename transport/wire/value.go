@@ -28,9 +28,12 @@ type Field struct {
 	Value any
 }
 
-// Get returns the value of the first field named key.
+// Get returns the value of the field named key (the last one, if the key
+// repeats).
 func (m Map) Get(key string) (any, bool) {
-	for i := range m {
+	// The last occurrence wins, as in a Python dict built from the same
+	// pairs (and as the decoder keeps them).
+	for i := len(m) - 1; i >= 0; i-- {
 		if m[i].Key == key {
 			return m[i].Value, true
 		}

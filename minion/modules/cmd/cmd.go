@@ -1,146 +1,212 @@
-// Package cmd is Salt's cmd execution module: run shell commands.
+// Package cmd is Salt's cmd execution module: run commands on the minion.
+//
+// The functions take Salt 3006's parameters in Salt's order, so that
+// positional arguments land where they do in Salt. Those that only make
+// sense on Windows or in Salt's Python internals (password, encoded_cmd,
+// output_encoding, log_callback, use_vt, windows_codepage) are accepted and
+// ignored; template and bg are refused. A command runs in its own process
+// group, which a timeout or saltutil.kill_job ends as a whole.
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
-	"os/user"
-	"strconv"
-	"strings"
-	"syscall"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
-// cmdParams are the options cmd.run and its siblings share.
-var cmdParams = []modules.Param{modules.P("cmd"), modules.D("cwd", nil), modules.D("stdin", nil), modules.D("runas", nil), modules.D("shell", "/bin/sh"),
-	modules.D("python_shell", nil), modules.D("env", nil), modules.D("timeout", nil), modules.D("output_loglevel", "debug"), modules.D("ignore_retcode", false)}
+// defaultShell is Salt's DEFAULT_SHELL: the minion's $SHELL, else /bin/sh.
+func defaultShell() string {
+	if s := os.Getenv("SHELL"); s != "" {
+		return s
+	}
+	return "/bin/sh"
+}
+
+// params builds a parameter list from Salt's names; those with defaults
+// take them from defaults.
+func params(shell string, names ...string) []modules.Param {
+	defaults := map[string]any{
+		"cwd": nil, "stdin": nil, "runas": nil, "group": nil, "shell": shell, "python_shell": nil,
+		"env": nil, "clean_env": false, "template": nil, "rstrip": true, "umask": nil,
+		"output_encoding": nil, "output_loglevel": "debug", "log_callback": nil, "hide_output": false,
+		"timeout": nil, "reset_system_locale": true, "ignore_retcode": false, "saltenv": nil,
+		"use_vt": false, "bg": false, "password": nil, "encoded_cmd": false, "raise_err": false,
+		"prepend_path": nil, "success_retcodes": nil, "success_stdout": nil, "success_stderr": nil,
+		"redirect_stderr": false, "args": nil,
+	}
+	out := make([]modules.Param, len(names))
+	for i, n := range names {
+		if d, ok := defaults[n]; ok {
+			out[i] = modules.D(n, d)
+		} else {
+			out[i] = modules.P(n)
+		}
+	}
+	return out
+}
 
 // Specs are the functions of the cmd module.
 func Specs() []*modules.Spec {
+	sh := defaultShell()
 	return []*modules.Spec{
-		{Name: "cmd.run", Doc: "Run a command; return its output (stdout and stderr together). A non-zero exit code becomes the job's retcode.",
-			Params: cmdParams, VarKw: true,
+		{Name: "cmd.run", Doc: runDoc,
+			Params: params(sh, "cmd", "cwd", "stdin", "runas", "group", "shell", "python_shell", "env", "clean_env",
+				"template", "rstrip", "umask", "output_encoding", "output_loglevel", "log_callback", "hide_output",
+				"timeout", "reset_system_locale", "ignore_retcode", "saltenv", "use_vt", "bg", "password",
+				"encoded_cmd", "raise_err", "prepend_path", "success_retcodes", "success_stdout", "success_stderr"),
+			VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				r, err := runCmd(ctx, c, true)
-				if err != nil {
-					return nil, err
-				}
-				if r.code != 0 && c.Args["ignore_retcode"] != true {
-					c.Retcode = r.code
-				}
-				return r.stdout, nil
+				return runOutput(ctx, c, newOptions(c, pythonShellDefault(c, c.Args["python_shell"]), true), "stdout", true)
 			}},
-		{Name: "cmd.run_all", Doc: "Run a command; return a dict of pid, retcode, stdout and stderr.",
-			Params: cmdParams, VarKw: true,
+		{Name: "cmd.shell", Doc: shellDoc,
+			Params: params(sh, "cmd", "cwd", "stdin", "runas", "group", "shell", "env", "clean_env", "template",
+				"rstrip", "umask", "output_encoding", "output_loglevel", "log_callback", "hide_output", "timeout",
+				"reset_system_locale", "ignore_retcode", "saltenv", "use_vt", "bg", "password", "prepend_path",
+				"success_retcodes", "success_stdout", "success_stderr"),
+			VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				r, err := runCmd(ctx, c, false)
-				if err != nil {
-					return nil, err
+				ps := true
+				if v, ok := c.Extra["python_shell"]; ok {
+					ps = pydata.Truthy(v)
 				}
-				if r.code != 0 && c.Args["ignore_retcode"] != true {
-					c.Retcode = r.code
-				}
-				return map[string]any{"pid": int64(r.pid), "retcode": int64(r.code), "stdout": r.stdout, "stderr": r.stderr}, nil
+				return runOutput(ctx, c, newOptions(c, ps, true), "stdout", true)
 			}},
-		{Name: "cmd.retcode", Doc: "Run a command; return its exit code.",
-			Params: cmdParams, VarKw: true,
+		{Name: "cmd.run_stdout", Doc: runStdoutDoc,
+			Params: params(sh, "cmd", "cwd", "stdin", "runas", "group", "shell", "python_shell", "env", "clean_env",
+				"template", "rstrip", "umask", "output_encoding", "output_loglevel", "log_callback", "hide_output",
+				"timeout", "reset_system_locale", "ignore_retcode", "saltenv", "use_vt", "password", "prepend_path",
+				"success_retcodes", "success_stdout", "success_stderr"),
+			VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				r, err := runCmd(ctx, c, true)
+				return runOutput(ctx, c, newOptions(c, pythonShellDefault(c, c.Args["python_shell"]), false), "stdout", false)
+			}},
+		{Name: "cmd.run_stderr", Doc: runStderrDoc,
+			Params: params(sh, "cmd", "cwd", "stdin", "runas", "group", "shell", "python_shell", "env", "clean_env",
+				"template", "rstrip", "umask", "output_encoding", "output_loglevel", "log_callback", "hide_output",
+				"timeout", "reset_system_locale", "ignore_retcode", "saltenv", "use_vt", "password", "prepend_path",
+				"success_retcodes", "success_stdout", "success_stderr"),
+			VarKw: true,
+			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
+				return runOutput(ctx, c, newOptions(c, pythonShellDefault(c, c.Args["python_shell"]), false), "stderr", false)
+			}},
+		{Name: "cmd.run_all", Doc: runAllDoc,
+			Params: params(sh, "cmd", "cwd", "stdin", "runas", "group", "shell", "python_shell", "env", "clean_env",
+				"template", "rstrip", "umask", "output_encoding", "output_loglevel", "log_callback", "hide_output",
+				"timeout", "reset_system_locale", "ignore_retcode", "saltenv", "use_vt", "redirect_stderr", "password",
+				"encoded_cmd", "prepend_path", "success_retcodes", "success_stdout", "success_stderr"),
+			VarKw: true,
+			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
+				o := newOptions(c, pythonShellDefault(c, c.Args["python_shell"]), pydata.Truthy(c.Args["redirect_stderr"]))
+				ret, err := run(ctx, c, o)
 				if err != nil {
-					return nil, err
+					return fail(c, err)
 				}
-				return int64(r.code), nil
+				return ret.dict(o.hideOutput), nil
+			}},
+		{Name: "cmd.retcode", Doc: retcodeDoc,
+			Params: params(sh, "cmd", "cwd", "stdin", "runas", "group", "shell", "python_shell", "env", "clean_env",
+				"template", "umask", "output_encoding", "output_loglevel", "log_callback", "timeout",
+				"reset_system_locale", "ignore_retcode", "saltenv", "use_vt", "password", "success_retcodes",
+				"success_stdout", "success_stderr"),
+			VarKw: true,
+			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
+				ret, err := run(ctx, c, newOptions(c, pythonShellDefault(c, c.Args["python_shell"]), true))
+				if err != nil {
+					return fail(c, err)
+				}
+				return int64(ret.retcode), nil
+			}},
+		{Name: "cmd.script", Doc: scriptDoc,
+			Params: params(sh, "source", "args", "cwd", "stdin", "runas", "group", "shell", "python_shell", "env",
+				"template", "umask", "output_encoding", "output_loglevel", "log_callback", "hide_output", "timeout",
+				"reset_system_locale", "saltenv", "use_vt", "bg", "password", "success_retcodes", "success_stdout",
+				"success_stderr"),
+			VarKw: true,
+			Fn:    script},
+		{Name: "cmd.which", Doc: "Returns the path of an executable available on the minion, None otherwise\n\nCLI Example:\n\n    salt '*' cmd.which cat",
+			Params: []modules.Param{modules.P("cmd")},
+			Fn: func(_ context.Context, c *modules.Call) (any, error) {
+				if p := which(pydata.Str(c.Args["cmd"])); p != "" {
+					return p, nil
+				}
+				return nil, nil
+			}},
+		{Name: "cmd.which_bin", Doc: "Returns the first command found in a list of commands\n\nCLI Example:\n\n    salt '*' cmd.which_bin '[pip2, pip, pip-python]'",
+			Params: []modules.Param{modules.P("cmds")},
+			Fn: func(_ context.Context, c *modules.Call) (any, error) {
+				l, ok := pydata.List(c.Args["cmds"])
+				if !ok {
+					l = []any{c.Args["cmds"]}
+				}
+				for _, x := range l {
+					if p := which(pydata.Str(x)); p != "" {
+						return p, nil
+					}
+				}
+				return nil, nil
+			}},
+		{Name: "cmd.has_exec", Doc: "Returns true if the executable is available on the minion, false otherwise\n\nCLI Example:\n\n    salt '*' cmd.has_exec cat",
+			Params: []modules.Param{modules.P("cmd")},
+			Fn: func(_ context.Context, c *modules.Call) (any, error) {
+				return which(pydata.Str(c.Args["cmd"])) != "", nil
 			}},
 	}
 }
 
-type cmdResult struct {
-	pid            int
-	code           int
-	stdout, stderr string
+// pythonShellDefault is Salt's _python_shell_default: a python_shell
+// not given is True for a call from the command line (one that has a
+// job id: salt and salt-call alike), False for a call from another module.
+func pythonShellDefault(c *modules.Call, v any) bool {
+	if v == nil {
+		return pydata.Truthy(c.Extra["__pub_jid"])
+	}
+	return pydata.Truthy(v)
 }
 
-// runCmd runs c's command through its shell, honouring cwd, env, stdin,
-// runas and timeout; with merge, stderr goes into stdout as cmd.run does.
-func runCmd(ctx context.Context, c *modules.Call, merge bool) (cmdResult, error) {
-	command := fmt.Sprint(c.Args["cmd"])
-	if command == "" {
-		return cmdResult{}, errors.New("no command given")
-	}
-	if t := c.Args["timeout"]; t != nil {
-		d, err := modules.Seconds(t)
-		if err != nil {
-			return cmdResult{}, err
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, d, fmt.Errorf("timed out after %v", t))
-		defer cancel()
-	}
-	shell := fmt.Sprint(c.Args["shell"])
-	cmd := exec.CommandContext(ctx, shell, "-c", command)
-	if cwd, ok := c.Args["cwd"].(string); ok && cwd != "" {
-		cmd.Dir = cwd
-	}
-	cmd.Env = os.Environ()
-	if env, ok := c.Args["env"].(map[string]any); ok {
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+fmt.Sprint(v))
-		}
-	}
-	if in, ok := c.Args["stdin"].(string); ok {
-		cmd.Stdin = strings.NewReader(in)
-	}
-	if name, ok := c.Args["runas"].(string); ok && name != "" {
-		cred, err := credential(name)
-		if err != nil {
-			return cmdResult{}, err
-		}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
-	// The command and its children in their own process group, killed
-	// together on timeout or kill_job.
-	if cmd.SysProcAttr == nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	cmd.SysProcAttr.Setpgid = true
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	if merge {
-		cmd.Stderr = &stdout
-	}
-	err := cmd.Run()
-	r := cmdResult{stdout: strings.TrimRight(stdout.String(), "\n"), stderr: strings.TrimRight(stderr.String(), "\n")}
-	if cmd.Process != nil {
-		r.pid = cmd.Process.Pid
-	}
-	var exit *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		return r, context.Cause(ctx)
-	case errors.As(err, &exit):
-		r.code = exit.ExitCode()
-	case err != nil:
-		return r, fmt.Errorf("unable to run command %q: %v", command, err)
-	}
-	return r, nil
-}
-
-func credential(name string) (*syscall.Credential, error) {
-	u, err := user.Lookup(name)
+// runOutput runs the command and returns one of its outputs, as cmd.run,
+// cmd.shell, cmd.run_stdout and cmd.run_stderr do. checkErr applies
+// run's raise_err.
+func runOutput(ctx context.Context, c *modules.Call, o *options, which string, checkErr bool) (any, error) {
+	ret, err := run(ctx, c, o)
 	if err != nil {
-		return nil, fmt.Errorf("user %q is not available: %v", name, err)
+		return fail(c, err)
 	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-	if os.Geteuid() != 0 && uint64(os.Geteuid()) != uid {
-		return nil, fmt.Errorf("runas %q needs the minion to run as root", name)
+	out := ret.stdout
+	if which == "stderr" {
+		out = ret.stderr
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	if checkErr && !o.ignoreRetcode && ret.retcode != 0 && o.loglevel != "quiet" && pydata.Truthy(c.Args["raise_err"]) {
+		if o.hideOutput {
+			out = ""
+		}
+		return nil, pydata.CommandExecutionError(out)
+	}
+	if o.hideOutput {
+		return "", nil
+	}
+	return out, nil
+}
+
+// invocationError is a SaltInvocationError: Salt returns it as
+// "ERROR executing 'fun': msg".
+type invocationError string
+
+func (e invocationError) Error() string { return string(e) }
+
+// fail turns run's error into what Salt returns for it: a Python
+// exception's traceback text, a SaltInvocationError's text, or (any other
+// error, a CommandExecutionError) "ERROR: msg".
+func fail(c *modules.Call, err error) (any, error) {
+	var pe *pydata.Exception
+	if errors.As(err, &pe) {
+		return pydata.RaiseErr(c, err)
+	}
+	var ie invocationError
+	if errors.As(err, &ie) {
+		return pydata.InvocationError(c, string(ie))
+	}
+	return nil, err
 }

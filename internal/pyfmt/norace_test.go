@@ -1,0 +1,5 @@
+//go:build !race
+
+package pyfmt
+
+const raceEnabled = false
