@@ -46,10 +46,11 @@ N ?= 1000
 bench-swarm: build
 	CGO_ENABLED=0 $(GO) run ./swarm/benchswarm -n $(N) -json swarm-figures.json
 
-# The same, keeping the master's CPU and heap profiles in profiles/.
+# The same, keeping the master's and the swarm's CPU and heap profiles in
+# profiles/.
 profile-swarm: build
 	CGO_ENABLED=0 $(GO) run ./swarm/benchswarm -n $(N) -single=false -profile profiles -json profiles/figures.json
-	@echo "go tool pprof -top bin/brine-master profiles/profile.pprof"
+	@echo "go tool pprof -top bin/brine-master profiles/master-cpu.pprof (and master-heap, swarm-cpu, swarm-heap with bin/brine-swarm)"
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -26,6 +26,7 @@ import (
 	"github.com/brine-project/brine/crypto"
 	"github.com/brine-project/brine/events"
 	"github.com/brine-project/brine/internal/jid"
+	"github.com/brine-project/brine/internal/pprofhttp"
 	"github.com/brine-project/brine/master/fileserver"
 	"github.com/brine-project/brine/master/jobcache"
 	"github.com/brine-project/brine/master/mcache"
@@ -57,8 +58,10 @@ type Master struct {
 	jobs    jobcache.Cache
 	mcache  *mcache.Cache
 	returns returnWaiters
-	files   *fileserver.Server // file_roots, for minions' file requests
-	pillars *pillar.Compiler   // pillar_roots
+	// returnSlots bounds the returns waiting on the job cache's commit.
+	returnSlots slots
+	files       *fileserver.Server // file_roots, for minions' file requests
+	pillars     *pillar.Compiler   // pillar_roots
 
 	runCtx    context.Context // Run's context: runners started by requests end with it
 	runnersWG sync.WaitGroup
@@ -109,6 +112,7 @@ func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
 	m.sessions = newSessions(filepath.Join(cfg.CacheDir, "sessions"), time.Duration(cfg.PublishSession)*time.Second, m.rand)
 	m.toks = newTokCache()
 	m.replays = newReplayGuard()
+	m.returnSlots = make(slots, maxWaitingReturns)
 	if m.mcache, err = mcache.Open(filepath.Join(cfg.CacheDir, "minions")); err != nil {
 		return nil, fmt.Errorf("master: minion data cache: %w", err)
 	}
@@ -173,7 +177,7 @@ func (m *Master) Run(ctx context.Context) error {
 	g.Go(func() error { return m.server.Serve(ctx) })
 	g.Go(func() error { return m.maintain(ctx) })
 	if m.cfg.PprofAddr != "" {
-		g.Go(func() error { return servePprof(ctx, m.cfg.PprofAddr, m.log) })
+		g.Go(func() error { return pprofhttp.Serve(ctx, m.cfg.PprofAddr, m.log) })
 	}
 	err := g.Wait()
 	m.runnersWG.Wait()

@@ -9,6 +9,7 @@ import (
 	"github.com/brine-project/brine/crypto"
 	"github.com/brine-project/brine/internal/jid"
 	"github.com/brine-project/brine/master/pki"
+	"github.com/brine-project/brine/transport"
 	"github.com/brine-project/brine/transport/wire"
 )
 
@@ -142,26 +143,65 @@ func (m *Master) handleAES(ctx context.Context, req *wire.Request) []byte {
 		}
 		return raw
 	}
-	ret := m.aesCommand(ctx, cmd, id, load)
+	if req.Version < 2 {
+		nonce = ""
+	}
+	if cmd == "_return" {
+		// A return waits for the job cache's commit, not for the CPU: it
+		// gives its worker back while it does (up to maxWaitingReturns).
+		if reply, ok := m.returnSlots.replyLater(ctx); ok {
+			go func() {
+				defer m.returnSlots.release()
+				m.returnLoad(ctx, id, load)
+				reply(m.sealReply(c, nonce, nil))
+			}()
+			return nil
+		}
+	}
+	return m.sealReply(c, nonce, m.aesCommand(ctx, cmd, id, load))
+}
 
+// sealReply is an AES command's answer: ret encrypted under the key the
+// request came with, bound to its nonce, as one msgpack str.
+func (m *Master) sealReply(c *crypto.Crypticle, nonce string, ret any) []byte {
 	payload, err := wire.Marshal(ret)
 	if err != nil {
 		return errorReply("Some exception handling minion payload")
-	}
-	if req.Version < 2 {
-		nonce = ""
 	}
 	sealed, err := c.Seal(m.rand, nonce, payload)
 	if err != nil {
 		return errorReply("Some exception handling minion payload")
 	}
-	// The reply is one msgpack str holding the Crypticle bytes.
 	b, err := wire.Marshal(sealed)
 	if err != nil {
 		return errorReply("Some exception handling minion payload")
 	}
 	return b
 }
+
+// maxWaitingReturns bounds the returns waiting on the job cache beside the
+// workers: past it, a return holds its worker, so a flood of returns
+// slows its senders instead of growing the master.
+const maxWaitingReturns = 4096
+
+// slots is a counting semaphore for requests answered by ReplyLater.
+type slots chan struct{}
+
+// replyLater takes a slot and the request's deferred reply, or neither.
+func (s slots) replyLater(ctx context.Context) (func([]byte), bool) {
+	select {
+	case s <- struct{}{}:
+	default:
+		return nil, false
+	}
+	reply, ok := transport.ReplyLater(ctx)
+	if !ok {
+		s.release()
+	}
+	return reply, ok
+}
+
+func (s slots) release() { <-s }
 
 // checkTok verifies a minion's tok against its accepted key.
 func (m *Master) checkTok(id string, tok []byte) error {

@@ -200,6 +200,78 @@ func TestReqServerGracefulShutdown(t *testing.T) {
 	<-stopped
 }
 
+// A handler that replies later frees its worker: with one worker and more
+// requests parked than workers, each is answered with the reply passed
+// later, not the one returned; a panic after ReplyLater still answers; and
+// replies promised when a shutdown begins still go out.
+func TestReqServerReplyLater(t *testing.T) {
+	ctx := ctxT(t)
+	type parked struct {
+		req   string
+		reply func([]byte)
+	}
+	parkedCh := make(chan parked)
+	s, err := NewReqServer(ReqServerConfig{Addr: "tcp://127.0.0.1:0", Workers: 1, Options: testOptions,
+		ErrorReply: func(err error) []byte { return []byte("error: " + err.Error()) },
+		Handler: func(ctx context.Context, req []byte) []byte {
+			reply, ok := ReplyLater(ctx)
+			if !ok {
+				return []byte("no ReplyLater")
+			}
+			if _, again := ReplyLater(ctx); again {
+				return []byte("ReplyLater twice")
+			}
+			if string(req) == "boom" {
+				panic("after ReplyLater")
+			}
+			parkedCh <- parked{string(req), reply}
+			return []byte("returned, not sent")
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := serve(t, s)
+	c := newClient(t, dialable(s.Addr()))
+	const n = 5
+	got := make(chan string, n)
+	for i := range n {
+		go func() {
+			reply, err := c.Request(ctx, fmt.Appendf(nil, "req %d", i))
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			got <- string(reply)
+		}()
+	}
+	var held []parked
+	for range n {
+		held = append(held, <-parkedCh) // all n taken by the one worker
+	}
+	if reply, err := c.Request(ctx, []byte("boom")); err != nil || !bytes.Contains(reply, []byte("after ReplyLater")) {
+		t.Fatalf("panic after ReplyLater answered %q, %v", reply, err)
+	}
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	want := map[string]bool{}
+	for _, p := range held {
+		select {
+		case <-stopped:
+			t.Fatal("Serve returned before every promised reply was sent")
+		default:
+		}
+		p.reply([]byte("later " + p.req))
+		p.reply([]byte("twice")) // a no-op
+		want["later "+p.req] = true
+	}
+	for range n {
+		if r := <-got; !want[r] {
+			t.Fatalf("got %q, want one of %v", r, want)
+		}
+	}
+	<-stopped
+}
+
 // The device shape Salt uses: ROUTER → DEALER → REP workers, and a worker
 // that disconnects mid-way does not bring the proxy down.
 func TestProxyDevice(t *testing.T) {

@@ -63,6 +63,36 @@ type ReqServer struct {
 	cfg    ReqServerConfig
 	router *Router
 	addr   net.Addr
+	later  sync.WaitGroup // replies promised by ReplyLater, not yet sent
+}
+
+// laterKey keys a handler's *deferral in its context.
+type laterKey struct{}
+
+// deferral is how a handler's reply is sent: by its worker, or, once the
+// handler called ReplyLater, by the function ReplyLater gave it.
+type deferral struct {
+	taken   bool
+	send    func(reply []byte)
+	pending *sync.WaitGroup // counts taken deferrals until they send
+}
+
+// ReplyLater lets a handler give its worker back while it waits on
+// something that is not CPU work (a disk commit): the server then sends
+// not what the handler returns but what the handler (or a goroutine it
+// starts) passes to reply, which must be called; later calls are no-ops.
+// Without it, the workers, a bound on CPU-bound work like Salt's
+// worker_threads, would also bound how many requests may wait on a disk.
+// ok is false, and the handler must answer by returning, when ctx is not
+// a ReqServer handler's or ReplyLater was already called with it.
+func ReplyLater(ctx context.Context) (reply func([]byte), ok bool) {
+	d, _ := ctx.Value(laterKey{}).(*deferral)
+	if d == nil || d.taken {
+		return nil, false
+	}
+	d.taken = true
+	d.pending.Add(1)
+	return d.send, true
 }
 
 // NewReqServer binds the server's ROUTER. Call Serve to answer requests.
@@ -136,6 +166,7 @@ func (s *ReqServer) Serve(ctx context.Context) error {
 	}
 	close(jobs)
 	wg.Wait()
+	s.later.Wait()
 	s.router.Close()
 	if ctx.Err() != nil {
 		return nil
@@ -158,27 +189,44 @@ func (s *ReqServer) answer(ctx context.Context, m [][]byte) {
 		log.Info("transport: dropping request without envelope or body")
 		return
 	}
-	var reply []byte
-	if body := m[delim+1:]; len(body) != 1 {
-		reply = s.cfg.ErrorReply(fmt.Errorf("transport: request has %d body frames, want 1", len(body)))
-	} else {
-		reply = s.call(ctx, body[0])
+	envelope := m[: delim+1 : delim+1]
+	send := func(reply []byte) {
+		if err := s.router.Send(ctx, append(envelope, reply)); err != nil {
+			// The peer left, or stopped reading: nothing to answer.
+			log.Debug("transport: reply not sent", "err", err)
+		}
 	}
-	out := append(m[:delim+1:delim+1], reply)
-	if err := s.router.Send(ctx, out); err != nil {
-		// The peer left, or stopped reading: nothing to answer.
-		log.Debug("transport: reply not sent", "err", err)
+	if body := m[delim+1:]; len(body) != 1 {
+		send(s.cfg.ErrorReply(fmt.Errorf("transport: request has %d body frames, want 1", len(body))))
+		return
+	}
+	var once sync.Once
+	d := &deferral{pending: &s.later}
+	d.send = func(reply []byte) {
+		once.Do(func() {
+			send(reply)
+			if d.taken {
+				s.later.Done()
+			}
+		})
+	}
+	reply, panicked := s.call(context.WithValue(ctx, laterKey{}, d), m[delim+1])
+	if !d.taken || panicked {
+		// A handler that panicked after ReplyLater gets its error reply
+		// out now (the one it would pass later is then dropped).
+		d.send(reply)
 	}
 }
 
 // call runs the handler, turning a panic into a logged error reply.
-func (s *ReqServer) call(ctx context.Context, req []byte) (reply []byte) {
+func (s *ReqServer) call(ctx context.Context, req []byte) (reply []byte, panicked bool) {
 	defer func() {
 		if v := recover(); v != nil {
+			panicked = true
 			err := fmt.Errorf("transport: handler panic: %v", v)
 			s.router.log.Error("transport: handler panicked", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			reply = s.cfg.ErrorReply(err)
 		}
 	}()
-	return s.cfg.Handler(ctx, req)
+	return s.cfg.Handler(ctx, req), false
 }

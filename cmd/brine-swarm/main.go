@@ -24,6 +24,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/brine-project/brine/internal/cliutil"
+	"github.com/brine-project/brine/internal/pprofhttp"
 	"github.com/brine-project/brine/internal/version"
 	"github.com/brine-project/brine/swarm"
 )
@@ -46,6 +47,7 @@ func main() {
 			&cli.IntFlag{Name: "keysize", Value: 2048, Usage: "bits of the minions' keys"},
 			&cli.BoolFlag{Name: "zmq-filtering", Usage: "subscribe with Salt's zmq_filtering topics"},
 			&cli.BoolFlag{Name: "keys-only", Usage: "make the keys and exit"},
+			&cli.StringFlag{Name: "pprof", Usage: "serve Go's profiles at this address (e.g. 127.0.0.1:6061)"},
 			cliutil.LogLevelFlag(true),
 		},
 		Action: run,
@@ -98,6 +100,13 @@ func run(c *cli.Context) error {
 			return err
 		}
 		defer os.RemoveAll(cfg.StateDir)
+	}
+	if addr := c.String("pprof"); addr != "" {
+		go func() {
+			if err := pprofhttp.Serve(c.Context, addr, log); err != nil {
+				log.Error("brine-swarm: pprof", "err", err)
+			}
+		}()
 	}
 	begin := time.Now()
 	err = swarm.Run(c.Context, cfg, keys, func(n int) {

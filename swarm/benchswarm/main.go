@@ -247,8 +247,10 @@ func (m *master) goroutines() int {
 	return n
 }
 
-func (m *master) profile(dir, kind string, secs int) error {
-	url := fmt.Sprintf("http://%s/debug/pprof/%s", m.pprofAddr, kind)
+// profile saves a profile (kind "profile" is CPU for secs seconds) from
+// the pprof server at addr as dir/name.pprof.
+func profile(addr, dir, name, kind string, secs int) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/%s", addr, kind)
 	if kind == "profile" {
 		url += fmt.Sprintf("?seconds=%d", secs)
 	}
@@ -257,7 +259,7 @@ func (m *master) profile(dir, kind string, secs int) error {
 		return err
 	}
 	defer resp.Body.Close()
-	f, err := os.Create(filepath.Join(dir, kind+".pprof"))
+	f, err := os.Create(filepath.Join(dir, name+".pprof"))
 	if err != nil {
 		return err
 	}
@@ -281,7 +283,7 @@ func measure(ctx context.Context, n int) (Figures, error) {
 		return f, err
 	}
 	defer os.RemoveAll(root)
-	m, err := startMaster(root, "")
+	m, err := startMaster(root, os.Getenv("BENCH_MASTER_EXTRA"))
 	if err != nil {
 		return f, err
 	}
@@ -297,6 +299,7 @@ func measure(ctx context.Context, n int) (Figures, error) {
 		}
 	}()
 	per := perProcess()
+	swarmPprof := ""
 	for first := 0; first < n; first += per {
 		count := min(per, n-first)
 		args := []string{"--ret-port", strconv.Itoa(m.cfg.RetPort), "--publish-port", strconv.Itoa(m.cfg.PublishPort),
@@ -309,6 +312,10 @@ func measure(ctx context.Context, n int) (Figures, error) {
 			return f, err
 		}
 		kp.cmd.Wait()
+		if *flagProfile != "" && first == 0 {
+			swarmPprof = fmt.Sprintf("127.0.0.1:%d", freePort())
+			args = append(args, "--pprof", swarmPprof)
+		}
 		sp, err := startProc("brine-swarm", filepath.Join(root, fmt.Sprintf("swarm%d.log", first)), args...)
 		if err != nil {
 			return f, err
@@ -337,13 +344,18 @@ func measure(ctx context.Context, n int) (Figures, error) {
 	defer c.Close()
 	if *flagProfile != "" {
 		os.MkdirAll(*flagProfile, 0o755)
-		cpu := make(chan error, 1)
-		go func() { cpu <- m.profile(*flagProfile, "profile", 10) }()
+		// CPU over the ping rounds, of the master and of the (first) swarm.
+		cpu := make(chan error, 2)
+		go func() { cpu <- profile(m.pprofAddr, *flagProfile, "master-cpu", "profile", 10) }()
+		go func() { cpu <- profile(swarmPprof, *flagProfile, "swarm-cpu", "profile", 10) }()
 		defer func() {
-			if err := <-cpu; err != nil {
-				fmt.Fprintln(os.Stderr, "benchswarm: CPU profile:", err)
+			for range 2 {
+				if err := <-cpu; err != nil {
+					fmt.Fprintln(os.Stderr, "benchswarm: CPU profile:", err)
+				}
 			}
-			m.profile(*flagProfile, "heap", 0)
+			profile(m.pprofAddr, *flagProfile, "master-heap", "heap", 0)
+			profile(swarmPprof, *flagProfile, "swarm-heap", "heap", 0)
 			fmt.Println("profiles written to", *flagProfile)
 		}()
 	}

@@ -1,4 +1,7 @@
-package master
+// Package pprofhttp serves Go's runtime profiles over HTTP for the
+// daemons that opt in (the master's pprof_addr, brine-swarm --pprof):
+// what make profile-swarm reads.
+package pprofhttp
 
 import (
 	"context"
@@ -10,9 +13,9 @@ import (
 	"time"
 )
 
-// servePprof serves Go's profiles (CPU, heap, goroutines) at addr until
-// ctx ends: what make profile-swarm reads.
-func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+// Serve serves Go's profiles (CPU, heap, goroutines) at addr until ctx
+// ends.
+func Serve(ctx context.Context, addr string, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -23,7 +26,7 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("master: pprof", "addr", ln.Addr().String())
+	log.Info("pprof", "addr", ln.Addr().String())
 	stop := context.AfterFunc(ctx, func() { srv.Close() })
 	defer stop()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
