@@ -67,10 +67,18 @@ func NewReader(src io.Reader, limit int64) *Reader {
 // fill reads more data into the buffer, moving unread bytes to its start
 // first. It doubles the buffer (up to maxReadBuf) when the previous read
 // filled it: the peer is streaming, and bigger reads mean fewer syscalls.
+// When the buffer is empty and the last read did not fill it, a grown
+// buffer shrinks back to minReadBuf.
 func (r *Reader) fill() error {
 	if r.r > 0 {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
+	}
+	if r.w == 0 && !r.full && len(r.buf) > minReadBuf {
+		// Everything read and the peer no longer streaming: give a grown
+		// buffer back rather than keep it through a long idle wait (one
+		// burst of requests would leave the buffer grown for good).
+		r.buf = make([]byte, minReadBuf)
 	}
 	if r.full && len(r.buf) < maxReadBuf {
 		nb := make([]byte, 2*len(r.buf))

@@ -321,21 +321,55 @@ func TestReaderChunkingAndGrowth(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := NewReader(src(), 1<<20)
+			grown := 0
 			for i, w := range want {
 				f, _, err := r.Next(0)
 				if err != nil || len(f) != 2 || !bytes.Equal(f[1], w) {
 					t.Fatalf("message %d: %v", i, err)
 				}
+				grown = max(grown, len(r.buf))
 			}
 			if _, _, err := r.Next(0); err != io.EOF {
 				t.Fatalf("at end: %v", err)
 			}
-			if name == "whole" && len(r.buf) != maxReadBuf {
-				t.Errorf("streaming reader has a %d-byte buffer, want %d", len(r.buf), maxReadBuf)
+			if name == "whole" && grown != maxReadBuf {
+				t.Errorf("streaming reader grew its buffer to %d bytes, want %d", grown, maxReadBuf)
 			}
-			if name == "one byte" && len(r.buf) != minReadBuf {
-				t.Errorf("trickling reader grew its buffer to %d", len(r.buf))
+			if name == "one byte" && grown != minReadBuf {
+				t.Errorf("trickling reader grew its buffer to %d", grown)
 			}
 		})
+	}
+}
+
+// A buffer grown by a burst of messages shrinks back once the peer stops
+// streaming: an idle connection holds minReadBuf bytes.
+func TestReaderShrinksWhenIdle(t *testing.T) {
+	pr, pw := io.Pipe()
+	var burst []byte
+	for range 200 {
+		burst = append(burst, encode(false, bytes.Repeat([]byte("b"), 100))...)
+	}
+	go func() {
+		pw.Write(burst)                          // read in chunks that fill the buffer
+		pw.Write(encode(false, []byte("small"))) // after a pause: a new Write
+		pw.Close()
+	}()
+	r := NewReader(pr, 1<<20)
+	grown := 0
+	for i := range 200 {
+		if f, _, err := r.Next(0); err != nil || len(f[0]) != 100 {
+			t.Fatalf("message %d of the burst: %v", i, err)
+		}
+		grown = max(grown, len(r.buf))
+	}
+	if grown <= minReadBuf {
+		t.Fatalf("the buffer did not grow while streaming (%d bytes)", grown)
+	}
+	if f, _, err := r.Next(0); err != nil || string(f[0]) != "small" {
+		t.Fatalf("small message: %q, %v", f, err)
+	}
+	if len(r.buf) != minReadBuf {
+		t.Errorf("after the stream paused the buffer is %d bytes, want %d", len(r.buf), minReadBuf)
 	}
 }
