@@ -7,7 +7,9 @@
 // (use_bin_type=True) of {"grains": {...}, "pillar": {...}}, so a Salt master
 // could read a Brine master's cache and the other way round. Open reads every
 // entry into memory, since targeting needs all of them anyway; Get never
-// touches the disk.
+// touches the disk. An entry is kept as those encoded bytes and decoded by
+// Get: a minion's grains take a quarter of the memory that way (~3 KiB
+// against ~12 KiB as maps), and only grain and pillar targeting reads them.
 //
 // A Put replaces the file atomically (a temporary file renamed over it), so
 // a reader or a crash sees the old entry or the new one, never a mix. It
@@ -18,7 +20,7 @@
 package mcache
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,9 +45,7 @@ const (
 	maxIDLen  = 255
 )
 
-// Cache is the minion data cache. It is safe for concurrent use. The maps
-// Put takes and Get returns are shared, not copied: the caller must not
-// change a map after handing it to Put, nor change one Get returned.
+// Cache is the minion data cache. It is safe for concurrent use.
 type Cache struct {
 	dir string
 
@@ -54,12 +54,7 @@ type Cache struct {
 	wmu sync.Mutex
 
 	mu      sync.RWMutex
-	entries map[string]entry // mu guards entries
-}
-
-type entry struct {
-	grains, pillar map[string]any
-	sum            [sha256.Size]byte // of the file's bytes, to skip rewriting it unchanged
+	entries map[string][]byte // the bytes of each data.p; mu guards entries
 }
 
 // Open opens the cache in dir (<cachedir>/minions), creating it with mode
@@ -74,7 +69,7 @@ func Open(dir string) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mcache: reading %s: %w", dir, err)
 	}
-	c := &Cache{dir: dir, entries: make(map[string]entry, len(des))}
+	c := &Cache{dir: dir, entries: make(map[string][]byte, len(des))}
 	for _, de := range des {
 		id := de.Name()
 		if !de.IsDir() || validID(id) != nil {
@@ -85,11 +80,10 @@ func Open(dir string) (*Cache, error) {
 		if err != nil {
 			continue // no data.p (yet), or unreadable
 		}
-		e, err := decode(b)
-		if err != nil {
+		if _, _, err := decode(b); err != nil {
 			continue
 		}
-		c.entries[id] = e
+		c.entries[id] = b
 	}
 	return c, nil
 }
@@ -101,20 +95,19 @@ func (c *Cache) removeTemps(id string) {
 	}
 }
 
-func decode(b []byte) (entry, error) {
+func decode(b []byte) (grains, pillar map[string]any, err error) {
 	m, err := wire.UnmarshalMap(b)
 	if err != nil {
-		return entry{}, err
+		return nil, nil, err
 	}
-	e := entry{sum: sha256.Sum256(b)}
 	var ok bool
-	if e.grains, ok = m["grains"].(map[string]any); !ok && m["grains"] != nil {
-		return entry{}, fmt.Errorf("grains is a %T", m["grains"])
+	if grains, ok = m["grains"].(map[string]any); !ok && m["grains"] != nil {
+		return nil, nil, fmt.Errorf("grains is a %T", m["grains"])
 	}
-	if e.pillar, ok = m["pillar"].(map[string]any); !ok && m["pillar"] != nil {
-		return entry{}, fmt.Errorf("pillar is a %T", m["pillar"])
+	if pillar, ok = m["pillar"].(map[string]any); !ok && m["pillar"] != nil {
+		return nil, nil, fmt.Errorf("pillar is a %T", m["pillar"])
 	}
-	return e, nil
+	return grains, pillar, nil
 }
 
 // validID accepts ids that name exactly one directory under the cache:
@@ -139,20 +132,19 @@ func (c *Cache) Put(id string, grains, pillar map[string]any) error {
 	if err != nil {
 		return fmt.Errorf("mcache: encoding the data of %s: %w", id, err)
 	}
-	e := entry{grains: grains, pillar: pillar, sum: sha256.Sum256(b)}
-
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.mu.RLock()
 	old, had := c.entries[id]
 	c.mu.RUnlock()
-	if !had || old.sum != e.sum {
-		if err := c.writeFile(id, b); err != nil {
-			return err
-		}
+	if had && bytes.Equal(old, b) {
+		return nil
+	}
+	if err := c.writeFile(id, b); err != nil {
+		return err
 	}
 	c.mu.Lock()
-	c.entries[id] = e
+	c.entries[id] = b
 	c.mu.Unlock()
 	return nil
 }
@@ -181,13 +173,17 @@ func (c *Cache) writeFile(id string, b []byte) error {
 	return nil
 }
 
-// Get returns the grains and pillar last Put for minion id; ok is false when
-// there are none. The maps are shared: do not change them.
+// Get returns the grains and pillar last Put for minion id, decoded afresh
+// (the caller may keep or change them); ok is false when there are none.
 func (c *Cache) Get(id string) (grains, pillar map[string]any, ok bool) {
 	c.mu.RLock()
-	e, ok := c.entries[id]
+	b, ok := c.entries[id]
 	c.mu.RUnlock()
-	return e.grains, e.pillar, ok
+	if !ok {
+		return nil, nil, false
+	}
+	grains, pillar, err := decode(b) // checked by Put or Open
+	return grains, pillar, err == nil
 }
 
 // Delete forgets minion id and removes its directory, as when its key is
