@@ -71,12 +71,36 @@ type Master struct {
 	bus       *transport.Publisher // the event bus (PULL → PUB over ipc)
 	events    events.Firer
 	publisher *transport.Publisher
+	daemon    *publishDaemon // the publish port's process, if it has one
 	server    *transport.ReqServer
+}
+
+// eventBusHWM is how many events the bus queues for one local subscriber
+// before it drops that subscriber's events. Salt's IPC bus buffers without
+// a bound (ipc_write_buffer: 0); ZeroMQ's default of 1000 loses returns
+// when 10,000 minions answer at once and the CLI reads a moment late.
+// At ~300 bytes an event, a subscriber that stops reading costs at most
+// ~30 MB.
+const eventBusHWM = 100_000
+
+// Options are how a master runs beyond its configuration.
+type Options struct {
+	Logger *slog.Logger // nil: discard
+	// PublishDaemon, if set, is the command that runs the publish port in
+	// a process of its own (see ServePublishDaemon): brine-master passes
+	// itself. Unset, the publish port is served in this process.
+	PublishDaemon []string
 }
 
 // New prepares the master: directories, keys, secrets, and its sockets,
 // bound and ready for Run. It fails if a port or socket is in use.
 func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
+	return NewWith(cfg, Options{Logger: log})
+}
+
+// NewWith is New with Options.
+func NewWith(cfg *config.Master, o Options) (*Master, error) {
+	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -127,12 +151,27 @@ func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
 	}
 
 	opts := transport.Options{Logger: log}
-	if m.bus, err = transport.NewEventPublisher(cfg.SockDir, opts); err != nil {
+	busOpts := opts
+	busOpts.SendHWM = eventBusHWM
+	if m.bus, err = transport.NewEventPublisher(cfg.SockDir, busOpts); err != nil {
 		m.jobs.Close()
 		return nil, fmt.Errorf("master: event bus: %w", err)
 	}
 	m.events = events.NewLocalFirer(m.bus)
-	if m.publisher, err = transport.NewMasterPublisher(cfg.SockDir, cfg.Endpoint(cfg.PublishPort), m.wrapPublication, opts); err != nil {
+	if o.PublishDaemon != nil {
+		if m.daemon, err = startPublishDaemon(o.PublishDaemon, log); err == nil {
+			m.publisher, err = transport.NewPublisher(transport.PublisherConfig{
+				Pull:      "ipc://" + filepath.Join(cfg.SockDir, transport.PublishPullFile),
+				Forward:   "ipc://" + filepath.Join(cfg.SockDir, transport.PublishDaemonFile),
+				Transform: m.wrapPublication,
+				Options:   opts,
+			})
+		}
+	} else {
+		m.publisher, err = transport.NewMasterPublisher(cfg.SockDir, cfg.Endpoint(cfg.PublishPort), m.wrapPublication, opts)
+	}
+	if err != nil {
+		m.stopDaemon()
 		m.bus.Close()
 		m.jobs.Close()
 		return nil, fmt.Errorf("master: publisher: %w", err)
@@ -147,10 +186,17 @@ func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
 	if err != nil {
 		m.bus.Close()
 		m.publisher.Close()
+		m.stopDaemon()
 		m.jobs.Close()
 		return nil, fmt.Errorf("master: request server: %w", err)
 	}
 	return m, nil
+}
+
+func (m *Master) stopDaemon() {
+	if m.daemon != nil {
+		m.daemon.stop(m.log)
+	}
 }
 
 // Close releases what New opened, for a master that is never run (Run
@@ -158,28 +204,42 @@ func New(cfg *config.Master, log *slog.Logger) (*Master, error) {
 func (m *Master) Close() error {
 	m.bus.Close()
 	m.publisher.Close()
+	m.stopDaemon()
 	m.server.Close()
 	return m.jobs.Close()
 }
 
 // RetAddr and PublishAddr return the bound tcp addresses of the two ports.
-func (m *Master) RetAddr() net.Addr     { return m.server.Addr() }
-func (m *Master) PublishAddr() net.Addr { return m.publisher.PubAddr() }
+func (m *Master) RetAddr() net.Addr { return m.server.Addr() }
+func (m *Master) PublishAddr() net.Addr {
+	if m.daemon != nil {
+		return m.daemon.addr
+	}
+	return m.publisher.PubAddr()
+}
 
 // Run serves until ctx ends, then shuts down: it stops taking requests,
 // answers those in flight and closes every socket.
 func (m *Master) Run(ctx context.Context) error {
 	m.runCtx = ctx
-	m.log.Info("master: serving", "ret", m.server.Addr().String(), "publish", m.publisher.PubAddr().String(), "sock_dir", m.cfg.SockDir)
+	m.log.Info("master: serving", "ret", m.server.Addr().String(), "publish", m.PublishAddr().String(), "sock_dir", m.cfg.SockDir)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return m.bus.Serve(ctx) })
 	g.Go(func() error { return m.publisher.Serve(ctx) })
 	g.Go(func() error { return m.server.Serve(ctx) })
 	g.Go(func() error { return m.maintain(ctx) })
 	if m.cfg.PprofAddr != "" {
-		g.Go(func() error { return pprofhttp.Serve(ctx, m.cfg.PprofAddr, m.log) })
+		ln, err := net.Listen("tcp", m.cfg.PprofAddr)
+		if err != nil {
+			return fmt.Errorf("master: pprof_addr: %w", err)
+		}
+		g.Go(func() error { return pprofhttp.Serve(ctx, ln, m.log) })
+	}
+	if m.daemon != nil {
+		g.Go(func() error { return m.daemon.watch(ctx) })
 	}
 	err := g.Wait()
+	m.stopDaemon() // after the publisher has handed it everything
 	m.runnersWG.Wait()
 	if cerr := m.jobs.Close(); err == nil {
 		err = cerr

@@ -66,7 +66,8 @@ type peer struct {
 	done      chan struct{} // closed when the peer is gone
 	closeOnce sync.Once
 
-	subs atomic.Pointer[topicSet] // PUB: what the peer subscribed to
+	subs        atomic.Pointer[topicSet] // PUB: what the peer subscribed to
+	droppedSome atomic.Bool              // PUB: a message was dropped for it (logged once)
 }
 
 func newPeer(s *socket, conn net.Conn, rd *zmtp.Reader, info zmtp.Peer) *peer {

@@ -2,22 +2,33 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"net"
 	"path/filepath"
 )
 
 // Socket file names in Salt's sock_dir.
 const (
-	PublishPullFile    = "publish_pull.ipc"
+	PublishPullFile = "publish_pull.ipc"
+	// PublishDaemonFile is where a publish daemon in its own process
+	// pulls the master's finished publications from (Brine's own).
+	PublishDaemonFile  = "publish_daemon.ipc"
 	EventPubFile       = "master_event_pub.ipc"
 	EventPullFile      = "master_event_pull.ipc"
 	DefaultPublishAddr = "tcp://0.0.0.0:4505"
 )
 
-// PublisherConfig configures a Publisher. Both addresses are required.
+// PublisherConfig configures a Publisher: Pull, and Pub or Forward.
 type PublisherConfig struct {
 	Pull string // where publishers push, e.g. ipc://<sock_dir>/publish_pull.ipc
 	Pub  string // where subscribers connect, e.g. tcp://0.0.0.0:4505
+	// Forward, instead of Pub, is the PULL endpoint of a Publisher in
+	// another process that every message is pushed on to, waiting while
+	// it is not there or has no room. The master hands its publications
+	// to its publish daemon this way: the daemon then holds the publish
+	// port's connections and the master the ret port's, each within its
+	// own descriptor limit.
+	Forward string
 	// Transform, if set, turns each message received on the PULL side into
 	// the messages to publish (the master encrypts and signs publication
 	// loads here, and may address one copy per minion topic). A message it
@@ -29,20 +40,38 @@ type PublisherConfig struct {
 // Publisher is a PULL socket whose messages go straight out of a PUB
 // socket, frames unchanged: a one-frame payload, or [topic][payload] as
 // Salt sends with zmq_filtering. The master's publish channel and its event
-// bus are both this shape.
+// bus are both this shape. With Forward, a PUSH socket takes the PUB's
+// place.
 type Publisher struct {
 	transform func([][]byte) ([][][]byte, error)
 	pull      *Pull
-	pub       *Pub
-	pullAddr  net.Addr
-	pubAddr   net.Addr
+	pub       *Pub // nil when forwarding
+	out       interface {
+		Send(context.Context, [][]byte) error
+		Close() error
+	}
+	pullAddr net.Addr
+	pubAddr  net.Addr
 }
 
-// NewPublisher binds both sockets (ipc socket files get mode 0600).
+// NewPublisher binds both sockets (ipc socket files get mode 0600), or
+// binds the PULL and dials Forward.
 func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
-	p := &Publisher{transform: cfg.Transform, pull: NewPull(cfg.Options), pub: NewPub(cfg.Options)}
+	if (cfg.Pub == "") == (cfg.Forward == "") {
+		return nil, errors.New("transport: a publisher needs one of Pub and Forward")
+	}
+	p := &Publisher{transform: cfg.Transform, pull: NewPull(cfg.Options)}
 	var err error
-	if p.pubAddr, err = p.pub.Listen(cfg.Pub); err == nil {
+	if cfg.Forward != "" {
+		push := NewPush(cfg.Options)
+		p.out = push
+		err = push.Dial(cfg.Forward)
+	} else {
+		p.pub = NewPub(cfg.Options)
+		p.out = p.pub
+		p.pubAddr, err = p.pub.Listen(cfg.Pub)
+	}
+	if err == nil {
 		p.pullAddr, err = p.pull.Listen(cfg.Pull)
 	}
 	if err != nil {
@@ -78,21 +107,33 @@ func NewEventPublisher(sockDir string, opts Options) (*Publisher, error) {
 	})
 }
 
-// Publish sends msg straight out of the PUB side: how the process that owns
-// the publisher publishes, without a hop through its own PULL socket.
+// Publish sends msg straight out of the PUB side (or on to Forward): how
+// the process that owns the publisher publishes, without a hop through
+// its own PULL socket.
 func (p *Publisher) Publish(ctx context.Context, msg [][]byte) error {
-	return p.pub.Send(ctx, msg)
+	return p.out.Send(ctx, msg)
 }
 
-// PullAddr and PubAddr return the bound addresses.
+// PullAddr and PubAddr return the bound addresses (PubAddr is nil when
+// forwarding).
 func (p *Publisher) PullAddr() net.Addr { return p.pullAddr }
 func (p *Publisher) PubAddr() net.Addr  { return p.pubAddr }
 
-// Subscribers returns the number of peers subscribed to the PUB side.
-func (p *Publisher) Subscribers() int { return p.pub.Subscribers() }
+// Subscribers returns the number of peers subscribed to the PUB side (0
+// when forwarding).
+func (p *Publisher) Subscribers() int {
+	if p.pub == nil {
+		return 0
+	}
+	return p.pub.Subscribers()
+}
 
-// WaitSubscribers waits until at least n peers are subscribed.
+// WaitSubscribers waits until at least n peers are subscribed to the PUB
+// side; a forwarding publisher has none to wait for.
 func (p *Publisher) WaitSubscribers(ctx context.Context, n int) error {
+	if p.pub == nil {
+		return errors.New("transport: a forwarding publisher has no subscribers")
+	}
 	return p.pub.WaitSubscribers(ctx, n)
 }
 
@@ -116,7 +157,7 @@ func (p *Publisher) Serve(ctx context.Context) error {
 			}
 		}
 		for _, o := range out {
-			if err := p.pub.Send(ctx, o); err != nil {
+			if err := p.out.Send(ctx, o); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -130,5 +171,7 @@ func (p *Publisher) Serve(ctx context.Context) error {
 // publisher that is never served.
 func (p *Publisher) Close() {
 	p.pull.Close()
-	p.pub.Close()
+	if p.out != nil {
+		p.out.Close()
+	}
 }

@@ -195,6 +195,10 @@ func (s *Pub) Send(ctx context.Context, msg [][]byte) error {
 		if p.subs.Load().match(msg[0]) {
 			if p.tryEnqueue(m) == errQueueFull {
 				s.dropped.Add(1)
+				if !p.droppedSome.Swap(true) {
+					s.log.Warn("transport: a subscriber does not keep up; dropping what it has no room for",
+						"remote", p.remote, "send_hwm", s.opts.SendHWM)
+				}
 			}
 		}
 	}

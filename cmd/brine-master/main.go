@@ -24,9 +24,13 @@ func main() {
 		Name:    "brine-master",
 		Usage:   "the Brine master daemon",
 		Version: version.String(),
-		Flags:   []cli.Flag{cliutil.ConfigDirFlag(), cliutil.LogLevelFlag(true)},
+		Flags: []cli.Flag{cliutil.ConfigDirFlag(), cliutil.LogLevelFlag(true),
+			// How the master starts its publish daemon (see
+			// master.ServePublishDaemon); not for people.
+			&cli.BoolFlag{Name: "publish-daemon", Hidden: true},
+		},
 		Action: func(c *cli.Context) error {
-			return runMaster(c.Context, c.String("config-dir"), c.String("log-level"))
+			return runMaster(c.Context, c.String("config-dir"), c.String("log-level"), c.Bool("publish-daemon"))
 		},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -36,7 +40,7 @@ func main() {
 	}
 }
 
-func runMaster(ctx context.Context, dir, level string) error {
+func runMaster(ctx context.Context, dir, level string, daemon bool) error {
 	cfg, warns, err := config.LoadMaster(dir)
 	if err != nil {
 		return err
@@ -48,10 +52,21 @@ func runMaster(ctx context.Context, dir, level string) error {
 	if err != nil {
 		return err
 	}
+	if daemon {
+		return master.ServePublishDaemon(ctx, cfg, log, os.Stdin, os.Stdout)
+	}
 	for _, w := range warns {
 		log.Warn("config: " + w.String())
 	}
-	m, err := master.New(cfg, log)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	argv := []string{self, "--publish-daemon", "--config-dir", dir}
+	if level != "" {
+		argv = append(argv, "--log-level", level)
+	}
+	m, err := master.NewWith(cfg, master.Options{Logger: log, PublishDaemon: argv})
 	if err != nil {
 		return cliutil.Hint(err, fmt.Sprintf("check %s/master (root_dir, interface, ports, sock_dir)", dir))
 	}

@@ -1,0 +1,149 @@
+package master
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/brine-project/brine/config"
+	"github.com/brine-project/brine/transport"
+)
+
+// The publish daemon. Salt runs its publisher (PULL publish_pull.ipc →
+// PUB on the publish port) in a process of its own, and brine-master does
+// too: a minion holds two connections, one to each port, so a master in
+// one process needs two descriptors per minion, and 10,000 minions would
+// need more than a common hard limit of 20,000 allows. Split, the daemon
+// holds the publish port's connections and the master the ret port's.
+//
+// The master keeps the AES and signing keys: it wraps each publication
+// itself and pushes the finished frames to the daemon over
+// <sock_dir>/publish_daemon.ipc, so the daemon holds no secret.
+
+// daemonReadyTimeout bounds how long the master waits for its daemon to
+// bind the publish port.
+const daemonReadyTimeout = 30 * time.Second
+
+// ServePublishDaemon is the publish daemon's whole life: it binds
+// <sock_dir>/publish_daemon.ipc and the publish port, writes "ready
+// <host:port>" and a newline to ready, and forwards until ctx ends or
+// parent reaches EOF: the master holds the other end of that pipe, so the
+// daemon never outlives it.
+func ServePublishDaemon(ctx context.Context, cfg *config.Master, log *slog.Logger, parent io.Reader, ready io.Writer) error {
+	p, err := transport.NewPublisher(transport.PublisherConfig{
+		Pull:    "ipc://" + filepath.Join(cfg.SockDir, transport.PublishDaemonFile),
+		Pub:     cfg.Endpoint(cfg.PublishPort),
+		Options: transport.Options{Logger: log},
+	})
+	if err != nil {
+		return fmt.Errorf("publish daemon: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		io.Copy(io.Discard, parent) // returns when the master is gone
+		cancel()
+	}()
+	if _, err := fmt.Fprintf(ready, "ready %s\n", p.PubAddr()); err != nil {
+		p.Close()
+		return err
+	}
+	log.Info("publish daemon: serving", "publish", p.PubAddr().String())
+	return p.Serve(ctx)
+}
+
+// publishDaemon is the master's handle on its daemon process.
+type publishDaemon struct {
+	cmd    *exec.Cmd
+	parent io.WriteCloser // the daemon's stdin: closing it stops the daemon
+	addr   net.Addr       // the publish port it bound
+	exited chan struct{}  // closed when the process has ended
+	err    error          // how it ended; set before exited is closed
+}
+
+// startPublishDaemon runs argv as the publish daemon and waits until it
+// has bound the publish port.
+func startPublishDaemon(argv []string, log *slog.Logger) (*publishDaemon, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stderr = os.Stderr
+	// Its own process group: a terminal's ^C goes to the master, which
+	// then stops the daemon after its last publication is out.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	parent, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("master: starting the publish daemon: %w", err)
+	}
+	d := &publishDaemon{cmd: cmd, parent: parent, exited: make(chan struct{})}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+		io.Copy(io.Discard, out) // keep the pipe drained
+	}()
+	go func() {
+		d.err = cmd.Wait()
+		close(d.exited)
+	}()
+	fail := func(err error) (*publishDaemon, error) {
+		d.stop(log)
+		return nil, err
+	}
+	select {
+	case l, ok := <-line:
+		addr, found := strings.CutPrefix(l, "ready ")
+		if !ok || !found {
+			<-d.exited
+			return fail(fmt.Errorf("master: the publish daemon did not start (%v)", d.err))
+		}
+		if d.addr, err = net.ResolveTCPAddr("tcp", addr); err != nil {
+			return fail(fmt.Errorf("master: the publish daemon's address %q: %w", addr, err))
+		}
+		return d, nil
+	case <-time.After(daemonReadyTimeout):
+		return fail(fmt.Errorf("master: the publish daemon did not bind the publish port within %v", daemonReadyTimeout))
+	}
+}
+
+// stop ends the daemon: its stdin closes, it sends what it holds and
+// exits; one that does not within the shutdown grace is killed.
+func (d *publishDaemon) stop(log *slog.Logger) {
+	d.parent.Close()
+	select {
+	case <-d.exited:
+	case <-time.After(transport.DefaultShutdownGrace):
+		log.Warn("master: killing the publish daemon, which did not stop")
+		d.cmd.Process.Kill()
+		<-d.exited
+	}
+}
+
+// watch returns when ctx ends (nil) or the daemon dies first (an error:
+// without it no minion hears a publication, so the master stops too).
+func (d *publishDaemon) watch(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-d.exited:
+		return errors.Join(errors.New("master: the publish daemon exited"), d.err)
+	}
+}
