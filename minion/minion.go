@@ -208,9 +208,6 @@ func (m *Minion) Run(ctx context.Context) error {
 	var upOnce sync.Once
 	var wasUp, wasDown bool
 	var linkMu sync.Mutex
-	if err := m.refreshPillar(ctx); err != nil {
-		m.log.Warn("minion: refreshing the pillar", "err", err)
-	}
 	sub, err := transport.NewSubscriber(transport.SubscriberConfig{
 		Addr:   m.cfg.PublishEndpoint(),
 		Topics: m.topics(),
@@ -221,7 +218,12 @@ func (m *Minion) Run(ctx context.Context) error {
 				wasDown = wasUp
 				return
 			}
-			upOnce.Do(func() { close(linkUp) })
+			upOnce.Do(func() {
+				close(linkUp)
+				if m.opts.OnReady != nil {
+					m.opts.OnReady() // authenticated, and now subscribed
+				}
+			})
 			if wasDown {
 				select {
 				case reauth <- struct{}{}:
@@ -238,7 +240,8 @@ func (m *Minion) Run(ctx context.Context) error {
 	// Jobs still running when we stop get their context cancelled (ctx)
 	// and their returns a last chance to go out before the channel closes.
 	defer m.jobsWG.Wait()
-	// Announce ourselves once publications can reach us.
+	// As Salt's minion: subscribed, then the pillar, then announce
+	// ourselves (publications that come meanwhile wait in the queue).
 	select {
 	case <-linkUp:
 	case <-time.After(m.authTimeout):
@@ -246,10 +249,10 @@ func (m *Minion) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	}
-	m.fireStart(ctx)
-	if m.opts.OnReady != nil {
-		m.opts.OnReady()
+	if err := m.refreshPillar(ctx); err != nil {
+		m.log.Warn("minion: refreshing the pillar", "err", err)
 	}
+	m.fireStart(ctx)
 
 	pubs := make(chan [][]byte)
 	go func() {

@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"sync/atomic"
@@ -68,12 +69,25 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if addr := c.String("pprof"); addr != "" {
+		// Listening before the keys are loaded: benchswarm profiles
+		// from the first connection on.
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		go func() {
+			if err := pprofhttp.Serve(c.Context, ln, log); err != nil {
+				log.Error("brine-swarm: pprof", "err", err)
+			}
+		}()
+	}
 	cfg := swarm.Config{
 		Master: c.String("master"), RetPort: c.Int("ret-port"), PublishPort: c.Int("publish-port"),
 		N: c.Int("n"), First: c.Int("first"), Dir: c.String("dir"), Prefix: c.String("prefix"),
 		Rate: c.Int("rate"), KeySize: c.Int("keysize"), ZMQFiltering: c.Bool("zmq-filtering"), Logger: log,
 	}
-	if max := swarm.MaxMinions(); cfg.N > max {
+	if max := swarm.MaxMinions(); cfg.N > max && !c.Bool("keys-only") {
 		return cliutil.Hint(fmt.Errorf("%d minions need %d file descriptors; this process may open %d", cfg.N, 2*cfg.N+64, 2*max+64),
 			fmt.Sprintf("run several brine-swarm processes with --first and -n of at most %d, or raise the hard limit (ulimit -Hn)", max))
 	}
@@ -100,13 +114,6 @@ func run(c *cli.Context) error {
 			return err
 		}
 		defer os.RemoveAll(cfg.StateDir)
-	}
-	if addr := c.String("pprof"); addr != "" {
-		go func() {
-			if err := pprofhttp.Serve(c.Context, addr, log); err != nil {
-				log.Error("brine-swarm: pprof", "err", err)
-			}
-		}()
 	}
 	begin := time.Now()
 	err = swarm.Run(c.Context, cfg, keys, func(n int) {

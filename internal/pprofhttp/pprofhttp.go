@@ -13,18 +13,14 @@ import (
 	"time"
 )
 
-// Serve serves Go's profiles (CPU, heap, goroutines) at addr until ctx
+// Serve serves Go's profiles (CPU, heap, goroutines) on ln until ctx
 // ends.
-func Serve(ctx context.Context, addr string, log *slog.Logger) error {
+func Serve(ctx context.Context, ln net.Listener, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Info("pprof", "addr", ln.Addr().String())
 	stop := context.AfterFunc(ctx, func() { srv.Close() })

@@ -53,13 +53,16 @@ type Single struct {
 }
 
 var (
-	flagN       = flag.String("n", "100,1000", "swarm sizes, comma-separated")
-	flagRounds  = flag.Int("rounds", 20, "test.ping rounds per size")
-	flagKeys    = flag.String("keys", ".swarm", "directory of the swarm's keys (reused)")
-	flagBin     = flag.String("bin", "bin", "directory of the built binaries")
-	flagJSON    = flag.String("json", "swarm-figures.json", "write the figures here")
-	flagProfile = flag.String("profile", "", "write the master's CPU and heap profiles into this directory")
-	flagSingle  = flag.Bool("single", true, "also measure the standalone minion and the CLI")
+	flagN          = flag.String("n", "100,1000", "swarm sizes, comma-separated")
+	flagRounds     = flag.Int("rounds", 20, "test.ping rounds per size")
+	flagKeys       = flag.String("keys", ".swarm", "directory of the swarm's keys (reused)")
+	flagBin        = flag.String("bin", "bin", "directory of the built binaries")
+	flagJSON       = flag.String("json", "swarm-figures.json", "write the figures here")
+	flagProfile    = flag.String("profile", "", "write the master's and the swarm's CPU and heap profiles into this directory")
+	flagMasterConf = flag.String("master-conf", "", "extra lines for the master's configuration (e.g. $'worker_threads: 16')")
+	flagKeep       = flag.Bool("keep", false, "keep each run's directory (logs, the master's state)")
+	flagLogLevel   = flag.String("log-level", "error", "the master's and the swarms' log level (their logs are in the run's directory)")
+	flagSingle     = flag.Bool("single", true, "also measure the standalone minion and the CLI")
 )
 
 func main() {
@@ -107,7 +110,7 @@ func printFigures(f Figures) {
 	fmt.Printf("\nN=%d (%d swarm process(es))\n", f.N, f.SwarmProcesses)
 	fmt.Printf("  auth storm: %.2f s to all authenticated and subscribed, %.0f auth/s\n", f.AuthStormSeconds, f.AuthPerSecond)
 	fmt.Printf("  test.ping to all: p50 %.0f ms, p99 %.0f ms; %.0f returns/s at the master; %d returns lost\n", f.PingP50Ms, f.PingP99Ms, f.ReturnsPerSecond, f.ReturnsLost)
-	fmt.Printf("  master RSS idle %d KiB: %.1f KiB per minion; swarm %.1f KiB per minion; %.2f master goroutines per connection\n",
+	fmt.Printf("  master RSS idle %d KiB (with its publish daemon): %.1f KiB per minion; swarm %.1f KiB per minion; %.2f goroutines per connection (master process)\n",
 		f.MasterRSSIdleKiB, f.MasterKiBPerMinion, f.SwarmKiBPerMinion, f.GoroutinesPerConn)
 }
 
@@ -210,8 +213,8 @@ func startMaster(root string, extra string) (*master, error) {
 	etc := filepath.Join(root, "etc")
 	os.MkdirAll(etc, 0o755)
 	pprofAddr := fmt.Sprintf("127.0.0.1:%d", freePort())
-	text := fmt.Sprintf("root_dir: %s\ninterface: 127.0.0.1\nret_port: %d\npublish_port: %d\nauto_accept: True\npprof_addr: %s\nlog_level: error\n%s",
-		root, freePort(), freePort(), pprofAddr, extra)
+	text := fmt.Sprintf("root_dir: %s\ninterface: 127.0.0.1\nret_port: %d\npublish_port: %d\nauto_accept: True\npprof_addr: %s\nlog_level: %s\n%s",
+		root, freePort(), freePort(), pprofAddr, *flagLogLevel, extra)
 	if err := os.WriteFile(filepath.Join(etc, "master"), []byte(text), 0o644); err != nil {
 		return nil, err
 	}
@@ -248,8 +251,8 @@ func (m *master) goroutines() int {
 }
 
 // profile saves a profile (kind "profile" is CPU for secs seconds) from
-// the pprof server at addr as dir/name.pprof.
-func profile(addr, dir, name, kind string, secs int) error {
+// the pprof server at addr as dir/file.
+func profile(addr, dir, file, kind string, secs int) error {
 	url := fmt.Sprintf("http://%s/debug/pprof/%s", addr, kind)
 	if kind == "profile" {
 		url += fmt.Sprintf("?seconds=%d", secs)
@@ -259,13 +262,30 @@ func profile(addr, dir, name, kind string, secs int) error {
 		return err
 	}
 	defer resp.Body.Close()
-	f, err := os.Create(filepath.Join(dir, name+".pprof"))
+	f, err := os.Create(filepath.Join(dir, file))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	_, err = io.Copy(f, resp.Body)
 	return err
+}
+
+// rssKiB is the master's resident set size with its publish daemon's:
+// the daemon holds the publish port's connections.
+func (m *master) rssKiB() int {
+	pid := m.cmd.Process.Pid
+	total := rssKiB(pid)
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, t := range tasks {
+		b, _ := os.ReadFile(t)
+		for _, kid := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(kid); err == nil {
+				total += rssKiB(n)
+			}
+		}
+	}
+	return total
 }
 
 // perProcess is how many minions one brine-swarm holds under this
@@ -282,13 +302,17 @@ func measure(ctx context.Context, n int) (Figures, error) {
 	if err != nil {
 		return f, err
 	}
-	defer os.RemoveAll(root)
-	m, err := startMaster(root, os.Getenv("BENCH_MASTER_EXTRA"))
+	if *flagKeep {
+		fmt.Println("the run's directory (logs, master state):", root)
+	} else {
+		defer os.RemoveAll(root)
+	}
+	m, err := startMaster(root, *flagMasterConf)
 	if err != nil {
 		return f, err
 	}
 	defer m.stop()
-	base := rssKiB(m.cmd.Process.Pid)
+	base := m.rssKiB()
 	keys, _ := filepath.Abs(*flagKeys)
 
 	// The swarm, split over processes; keys are made first, untimed.
@@ -303,7 +327,7 @@ func measure(ctx context.Context, n int) (Figures, error) {
 	for first := 0; first < n; first += per {
 		count := min(per, n-first)
 		args := []string{"--ret-port", strconv.Itoa(m.cfg.RetPort), "--publish-port", strconv.Itoa(m.cfg.PublishPort),
-			"-n", strconv.Itoa(count), "--first", strconv.Itoa(first), "--dir", keys}
+			"-n", strconv.Itoa(count), "--first", strconv.Itoa(first), "--dir", keys, "--log-level", *flagLogLevel}
 		kp, err := startProc("brine-swarm", filepath.Join(root, "keys.log"), append(args, "--keys-only")...)
 		if err != nil {
 			return f, err
@@ -323,19 +347,37 @@ func measure(ctx context.Context, n int) (Figures, error) {
 		swarms = append(swarms, sp)
 	}
 	f.SwarmProcesses = len(swarms)
-	start := time.Now()
 	for _, s := range swarms {
 		if _, err := s.waitLine("keys", time.Minute); err != nil {
 			return f, err
 		}
 	}
+	authCPU := make(chan error, 2)
+	if *flagProfile != "" {
+		// CPU over (the first seconds of) the auth storm.
+		os.MkdirAll(*flagProfile, 0o755)
+		go func() { authCPU <- profile(m.pprofAddr, *flagProfile, "master-auth-cpu.pprof", "profile", 5) }()
+		go func() { authCPU <- profile(swarmPprof, *flagProfile, "swarm-auth-cpu.pprof", "profile", 5) }()
+	}
+	// Each swarm process times its own storm, from its first connection
+	// (after loading its keys) to its last minion ready.
 	for _, s := range swarms {
-		if _, err := s.waitLine("ready", 10*time.Minute); err != nil {
+		l, err := s.waitLine("ready", 10*time.Minute)
+		if err != nil {
 			return f, err
 		}
+		var ready, ms int
+		fmt.Sscanf(l, "ready %d %d", &ready, &ms)
+		f.AuthStormSeconds = max(f.AuthStormSeconds, float64(ms)/1000)
 	}
-	f.AuthStormSeconds = time.Since(start).Seconds()
 	f.AuthPerSecond = float64(n) / f.AuthStormSeconds
+	if *flagProfile != "" {
+		for range 2 {
+			if err := <-authCPU; err != nil {
+				fmt.Fprintln(os.Stderr, "benchswarm: CPU profile:", err)
+			}
+		}
+	}
 
 	c, err := client.New(ctx, m.cfg, "salt/job/")
 	if err != nil {
@@ -343,19 +385,21 @@ func measure(ctx context.Context, n int) (Figures, error) {
 	}
 	defer c.Close()
 	if *flagProfile != "" {
-		os.MkdirAll(*flagProfile, 0o755)
 		// CPU over the ping rounds, of the master and of the (first) swarm.
 		cpu := make(chan error, 2)
-		go func() { cpu <- profile(m.pprofAddr, *flagProfile, "master-cpu", "profile", 10) }()
-		go func() { cpu <- profile(swarmPprof, *flagProfile, "swarm-cpu", "profile", 10) }()
+		go func() { cpu <- profile(m.pprofAddr, *flagProfile, "master-cpu.pprof", "profile", 10) }()
+		go func() { cpu <- profile(swarmPprof, *flagProfile, "swarm-cpu.pprof", "profile", 10) }()
 		defer func() {
 			for range 2 {
 				if err := <-cpu; err != nil {
 					fmt.Fprintln(os.Stderr, "benchswarm: CPU profile:", err)
 				}
 			}
-			profile(m.pprofAddr, *flagProfile, "master-heap", "heap", 0)
-			profile(swarmPprof, *flagProfile, "swarm-heap", "heap", 0)
+			profile(m.pprofAddr, *flagProfile, "master-heap.pprof", "heap", 0)
+			profile(swarmPprof, *flagProfile, "swarm-heap.pprof", "heap", 0)
+			// The runtime's memory statistics, to read RSS against.
+			profile(m.pprofAddr, *flagProfile, "master-memstats.txt", "heap?debug=1", 0)
+			profile(swarmPprof, *flagProfile, "swarm-memstats.txt", "heap?debug=1", 0)
 			fmt.Println("profiles written to", *flagProfile)
 		}()
 	}
@@ -396,14 +440,16 @@ func measure(ctx context.Context, n int) (Figures, error) {
 	f.ReturnsPerSecond = float64(got) / gathering.Seconds()
 	f.ReturnsLost = total - got
 
-	f.MasterRSSIdleKiB = rssKiB(m.cmd.Process.Pid)
+	f.MasterRSSIdleKiB = m.rssKiB()
 	f.MasterKiBPerMinion = float64(f.MasterRSSIdleKiB-base) / float64(n)
 	swarmRSS := 0
 	for _, s := range swarms {
 		swarmRSS += rssKiB(s.cmd.Process.Pid)
 	}
 	f.SwarmKiBPerMinion = float64(swarmRSS) / float64(n)
-	f.GoroutinesPerConn = float64(m.goroutines()) / float64(2*n)
+	// The master process holds the ret port's n connections; its publish
+	// daemon (the same transport) the publish port's.
+	f.GoroutinesPerConn = float64(m.goroutines()) / float64(n)
 	return f, nil
 }
 
