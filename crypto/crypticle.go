@@ -8,7 +8,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"sync"
@@ -60,10 +59,13 @@ func GenerateCrypticleKey(rand io.Reader) (string, error) {
 // every method on it fails with ErrKey. A Crypticle is immutable and safe
 // for concurrent use. It holds a secret: fmt and log/slog print it as
 // redacted.
+//
+// It keeps no HMAC state between calls: a master holds one Crypticle per
+// minion (its session key), and a pooled HMAC each would cost ~2 KiB per
+// minion for ~0.2 µs per call saved.
 type Crypticle struct {
 	block   cipher.Block
 	hmacKey []byte
-	macs    sync.Pool // of hash.Hash: HMAC-SHA256 under hmacKey, reset
 }
 
 // NewCrypticle returns the Crypticle for a key string. A key that is not
@@ -81,9 +83,7 @@ func NewCrypticle(key string) (*Crypticle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrKey, err)
 	}
-	c := &Crypticle{block: block, hmacKey: raw[aesKeyLen:]}
-	c.macs.New = func() any { return hmac.New(sha256.New, c.hmacKey) }
-	return c, nil
+	return &Crypticle{block: block, hmacKey: raw[aesKeyLen:]}, nil
 }
 
 var errNoKey = fmt.Errorf("%w: zero Crypticle", ErrKey)
@@ -109,13 +109,10 @@ func (c *Crypticle) Decrypt(blob []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes is not IV, whole AES blocks and an HMAC", ErrCiphertext, len(blob))
 	}
 	body, tag := blob[:len(blob)-macLen], blob[len(blob)-macLen:]
-	mac := c.macs.Get().(hash.Hash)
+	mac := hmac.New(sha256.New, c.hmacKey)
 	mac.Write(body)
 	var sum [macLen]byte
-	ok := hmac.Equal(mac.Sum(sum[:0]), tag)
-	mac.Reset()
-	c.macs.Put(mac)
-	if !ok {
+	if !hmac.Equal(mac.Sum(sum[:0]), tag) {
 		return nil, ErrHMAC
 	}
 	iv, ct := body[:ivLen], body[ivLen:]
@@ -206,11 +203,9 @@ func (c *Crypticle) encrypt(rand io.Reader, prefix, nonce string, body []byte) (
 		pt[i] = byte(pad)
 	}
 	cipher.NewCBCEncrypter(c.block, iv).CryptBlocks(pt, pt)
-	mac := c.macs.Get().(hash.Hash)
+	mac := hmac.New(sha256.New, c.hmacKey)
 	mac.Write(out[:ivLen+ctLen])
 	mac.Sum(out[:ivLen+ctLen]) // fills the last 32 bytes in place
-	mac.Reset()
-	c.macs.Put(mac)
 	return out, nil
 }
 

@@ -511,6 +511,20 @@ func TestAESRequests(t *testing.T) {
 			t.Fatalf("answered %s", r)
 		}
 	})
+	t.Run("the accepted key replaced", func(t *testing.T) {
+		// a's tok verified above and is remembered; once web-1's accepted
+		// key is b's, only b's tok counts, and a's counts again after.
+		m.keys.Put(pki.Accepted, a.id, b.pub())
+		defer m.keys.Put(pki.Accepted, a.id, a.pub())
+		if raw, _ := aesRequest(t, m, a, a.id, event); describeReply(t, m, m.handle(context.Background(), raw)) != "bad load" {
+			t.Fatal("the tok of the replaced key still counts")
+		}
+		now := &minionSide{id: a.id, key: b.key}
+		raw, nonce := aesRequest(t, m, now, a.id, event)
+		if got, err := openReply(t, m, a.id, nonce, m.handle(context.Background(), raw)); err != nil || got != nil {
+			t.Fatalf("the new key's tok: %v, %v", got, err)
+		}
+	})
 	t.Run("unknown minion", func(t *testing.T) {
 		ghost := &minionSide{id: "ghost", key: a.key}
 		load := slices.Clone(event)

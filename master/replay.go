@@ -1,6 +1,7 @@
 package master
 
 import (
+	"crypto/sha256"
 	"errors"
 	"sync"
 )
@@ -27,8 +28,19 @@ type replayGuard struct {
 
 type seen struct {
 	maxTS  int64
-	nonces map[string]int64 // nonce → ts
-	limit  int              // prune when nonces grows past this
+	nonces map[nonceKey]int64 // nonce → ts
+	limit  int                // prune when nonces grows past this
+}
+
+// nonceKey is a nonce as the guard keeps it: the first 128 bits of its
+// SHA-256, a fixed 16 bytes in the map's own slot (a string key would
+// cost a header and a separate allocation for each of a minion's
+// requests).
+type nonceKey [16]byte
+
+func keyOf(nonce string) nonceKey {
+	sum := sha256.Sum256([]byte(nonce))
+	return nonceKey(sum[:16])
 }
 
 func newReplayGuard() *replayGuard { return &replayGuard{minion: make(map[string]*seen)} }
@@ -43,19 +55,20 @@ func (g *replayGuard) check(id, nonce string, ts int64, hasTS bool) error {
 	defer g.mu.Unlock()
 	s := g.minion[id]
 	if s == nil {
-		s = &seen{nonces: make(map[string]int64), limit: 64}
+		s = &seen{nonces: make(map[nonceKey]int64), limit: 64}
 		g.minion[id] = s
 	}
 	if hasTS && ts < s.maxTS-replayWindow {
 		return errStale
 	}
-	if _, dup := s.nonces[nonce]; dup {
+	k := keyOf(nonce)
+	if _, dup := s.nonces[k]; dup {
 		return errReplayed
 	}
 	if !hasTS {
 		ts = s.maxTS
 	}
-	s.nonces[nonce] = ts
+	s.nonces[k] = ts
 	s.maxTS = max(s.maxTS, ts)
 	if len(s.nonces) > s.limit {
 		for n, t := range s.nonces {

@@ -66,7 +66,7 @@ func (m *Master) handleAES(ctx context.Context, req *wire.Request) []byte {
 			m.log.Warn("master: AES request from an invalid id", "err", err)
 			return errorReply(badLoad)
 		}
-		if _, err := m.keys.Get(pki.Accepted, req.ID); err != nil {
+		if _, err := m.keys.Version(pki.Accepted, req.ID); err != nil {
 			m.log.Warn("master: AES request from a minion without an accepted key", "minion", req.ID)
 			return errorReply(badLoad)
 		}
@@ -203,16 +203,24 @@ func (s slots) replyLater(ctx context.Context) (func([]byte), bool) {
 
 func (s slots) release() { <-s }
 
-// checkTok verifies a minion's tok against its accepted key.
+// checkTok verifies a minion's tok against its accepted key, reading the
+// key only when its file changed since the tok last verified.
 func (m *Master) checkTok(id string, tok []byte) error {
 	if err := pki.ValidID(id); err != nil {
 		return err
+	}
+	ver, err := m.keys.Version(pki.Accepted, id)
+	if err != nil {
+		return errors.New("no accepted key")
+	}
+	if m.toks.known(id, ver, tok) {
+		return nil
 	}
 	pub, err := m.keys.Get(pki.Accepted, id)
 	if err != nil {
 		return errors.New("no accepted key")
 	}
-	return m.toks.verify(id, pub, tok)
+	return m.toks.verify(id, ver, pub, tok)
 }
 
 // aesCommand runs one AES command and returns what goes back to the

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/crypto"
+	"github.com/brine-project/brine/master/pki"
 )
 
 // aesKey is one master AES (publication) key with what is derived from it.
@@ -136,29 +137,33 @@ func (s *sessions) renew(path string) error {
 }
 
 // tokCache remembers, per minion, the tok that verified against its
-// accepted key. A tok is X9.31 over "salt" with the minion's key, so it is
-// the same bytes on every request: checking it again is a byte comparison,
-// not an RSA operation.
+// accepted key, and which version of the key file that was. A tok is X9.31
+// over "salt" with the minion's key, so it is the same bytes on every
+// request: checking it again is a stat and a byte comparison, not a read
+// and an RSA operation.
 type tokCache struct {
 	mu sync.Mutex // guards m
 	m  map[string]verifiedTok
 }
 
 type verifiedTok struct {
-	pub string // the accepted key it verified against
+	key pki.Version // of the accepted key file it verified against
 	tok []byte
 }
 
 func newTokCache() *tokCache { return &tokCache{m: make(map[string]verifiedTok)} }
 
-// verify checks tok for minion id against its accepted key pub.
-func (c *tokCache) verify(id, pub string, tok []byte) error {
+// known reports whether tok verified against version key of id's key.
+func (c *tokCache) known(id string, key pki.Version, tok []byte) bool {
 	c.mu.Lock()
 	v, ok := c.m[id]
 	c.mu.Unlock()
-	if ok && v.pub == pub && bytes.Equal(v.tok, tok) {
-		return nil
-	}
+	return ok && v.key == key && bytes.Equal(v.tok, tok)
+}
+
+// verify checks tok against id's accepted key pub, read at version key,
+// and remembers it when it verifies.
+func (c *tokCache) verify(id string, key pki.Version, pub string, tok []byte) error {
 	k, err := crypto.ParsePublicKey([]byte(pub))
 	if err != nil {
 		return fmt.Errorf("accepted key of %s: %w", id, err)
@@ -168,7 +173,7 @@ func (c *tokCache) verify(id, pub string, tok []byte) error {
 		return errors.New("tok does not verify with the accepted key")
 	}
 	c.mu.Lock()
-	c.m[id] = verifiedTok{pub: pub, tok: bytes.Clone(tok)}
+	c.m[id] = verifiedTok{key: key, tok: bytes.Clone(tok)}
 	c.mu.Unlock()
 	return nil
 }

@@ -5,11 +5,12 @@
 // It lives where Salt's localfs cache keeps it, one file per minion,
 // <cachedir>/minions/<id>/data.p, holding Salt's local msgpack
 // (use_bin_type=True) of {"grains": {...}, "pillar": {...}}, so a Salt master
-// could read a Brine master's cache and the other way round. Open reads every
-// entry into memory, since targeting needs all of them anyway; Get never
-// touches the disk. An entry is kept as those encoded bytes and decoded by
-// Get: a minion's grains take a quarter of the memory that way (~3 KiB
-// against ~12 KiB as maps), and only grain and pillar targeting reads them.
+// could read a Brine master's cache and the other way round. Open checks
+// every entry once; memory then holds only a digest of each, and Get reads
+// the file again (from the page cache, in practice), as Salt's localfs
+// cache does: only grain and pillar targeting reads entries, and 10,000
+// minions' grains in memory would cost the master ~30 MB (~12 KiB a minion
+// decoded, ~3 KiB encoded) for nothing the rest of the time.
 //
 // A Put replaces the file atomically (a temporary file renamed over it), so
 // a reader or a crash sees the old entry or the new one, never a mix. It
@@ -20,7 +21,7 @@
 package mcache
 
 import (
-	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -54,7 +55,15 @@ type Cache struct {
 	wmu sync.Mutex
 
 	mu      sync.RWMutex
-	entries map[string][]byte // the bytes of each data.p; mu guards entries
+	entries map[string]digest // of each data.p; mu guards entries
+}
+
+// digest identifies an entry's bytes: the first 128 bits of their SHA-256.
+type digest [16]byte
+
+func digestOf(b []byte) digest {
+	sum := sha256.Sum256(b)
+	return digest(sum[:16])
 }
 
 // Open opens the cache in dir (<cachedir>/minions), creating it with mode
@@ -69,7 +78,7 @@ func Open(dir string) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mcache: reading %s: %w", dir, err)
 	}
-	c := &Cache{dir: dir, entries: make(map[string][]byte, len(des))}
+	c := &Cache{dir: dir, entries: make(map[string]digest, len(des))}
 	for _, de := range des {
 		id := de.Name()
 		if !de.IsDir() || validID(id) != nil {
@@ -83,7 +92,7 @@ func Open(dir string) (*Cache, error) {
 		if _, _, err := decode(b); err != nil {
 			continue
 		}
-		c.entries[id] = b
+		c.entries[id] = digestOf(b)
 	}
 	return c, nil
 }
@@ -137,14 +146,15 @@ func (c *Cache) Put(id string, grains, pillar map[string]any) error {
 	c.mu.RLock()
 	old, had := c.entries[id]
 	c.mu.RUnlock()
-	if had && bytes.Equal(old, b) {
+	sum := digestOf(b)
+	if had && old == sum {
 		return nil
 	}
 	if err := c.writeFile(id, b); err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.entries[id] = b
+	c.entries[id] = sum
 	c.mu.Unlock()
 	return nil
 }
@@ -173,16 +183,21 @@ func (c *Cache) writeFile(id string, b []byte) error {
 	return nil
 }
 
-// Get returns the grains and pillar last Put for minion id, decoded afresh
-// (the caller may keep or change them); ok is false when there are none.
+// Get returns the grains and pillar last Put for minion id, read from its
+// file (the caller may keep or change them); ok is false when there are
+// none, or the file can no longer be read.
 func (c *Cache) Get(id string) (grains, pillar map[string]any, ok bool) {
 	c.mu.RLock()
-	b, ok := c.entries[id]
+	_, ok = c.entries[id]
 	c.mu.RUnlock()
 	if !ok {
 		return nil, nil, false
 	}
-	grains, pillar, err := decode(b) // checked by Put or Open
+	b, err := os.ReadFile(filepath.Join(c.dir, id, dataFile))
+	if err != nil {
+		return nil, nil, false
+	}
+	grains, pillar, err = decode(b)
 	return grains, pillar, err == nil
 }
 

@@ -330,3 +330,32 @@ func BenchmarkPut(b *testing.B) {
 		}
 	})
 }
+
+// What grain targeting over 10,000 minions costs (one op): every entry
+// read back from its file and decoded. Grains here are a real minion's size (~3 KiB
+// encoded, 40-odd grains).
+func BenchmarkGetAll(b *testing.B) {
+	const minions = 10_000
+	c, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range minions {
+		id := fmt.Sprintf("minion-%05d", i)
+		g := grainsOf(id)
+		for k := range 40 {
+			g[fmt.Sprintf("grain_%02d", k)] = strings.Repeat("v", 60)
+		}
+		if err := c.Put(id, g, pillarOf(id)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ids := c.IDs()
+	for b.Loop() {
+		for _, id := range ids {
+			if g, _, ok := c.Get(id); !ok || g["id"] != id {
+				b.Fatalf("Get(%s) = %v, %v", id, g, ok)
+			}
+		}
+	}
+}

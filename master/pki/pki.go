@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/brine-project/brine/crypto"
 	"github.com/brine-project/brine/internal/fnmatch"
@@ -122,6 +123,35 @@ func (s *Store) Get(st State, id string) (string, error) {
 		return "", err
 	}
 	return crypto.CleanKey(b), nil
+}
+
+// Version tells one content of a key file from another without reading
+// it: the file's inode, size and modification time. Keys change by atomic
+// rename, which always brings a new inode.
+type Version struct {
+	ino, size uint64
+	mtime     int64
+}
+
+// Version returns the Version of id's key in state st; ErrNotFound when
+// there is none. It is one stat: the master checks a minion's standing on
+// every request with it and reads the key only when it changed.
+func (s *Store) Version(st State, id string) (Version, error) {
+	if err := ValidID(id); err != nil {
+		return Version{}, err
+	}
+	fi, err := os.Stat(s.path(st, id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Version{}, fmt.Errorf("%w: %s key for %s", ErrNotFound, st, id)
+	}
+	if err != nil {
+		return Version{}, err
+	}
+	v := Version{size: uint64(fi.Size()), mtime: fi.ModTime().UnixNano()}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		v.ino = uint64(sys.Ino)
+	}
+	return v, nil
 }
 
 // Lookup returns the state and key of id, as the master sees it when the
