@@ -194,7 +194,7 @@ func Run(ctx context.Context, cfg Config, keys []Key, ready func(n int)) error {
 }
 
 // minionConfig is Salt's minion defaults for one swarm minion: its id, the
-// master's address, and state shared by all under Dir.
+// master's address, and state shared by all under StateDir.
 func minionConfig(cfg Config, id string) *config.Minion {
 	c := config.DefaultMinion()
 	c.ID = id
@@ -205,7 +205,9 @@ func minionConfig(cfg Config, id string) *config.Minion {
 	c.PKIDir = filepath.Join(cfg.StateDir, "pki")
 	c.CacheDir = filepath.Join(cfg.StateDir, "cache")
 	c.SockDir = filepath.Join(cfg.StateDir, "sock")
-	c.RandomReauthDelay = 0
+	// random_reauth_delay stays Salt's 10 s: after a key rotation the
+	// swarm re-authenticates spread out, as a fleet would. A key that is
+	// still pending is tried again each second rather than each 10.
 	c.AcceptanceWaitTime = 1
 	return &c
 }
