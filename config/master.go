@@ -79,6 +79,25 @@ type Master struct {
 	// profiles over HTTP there: for profiling, never on a public address.
 	PprofAddr string `yaml:"pprof_addr"`
 
+	// Brine's own keys for liveness and limits (Salt has none).
+	//
+	// HeartbeatInterval: every this many seconds the master sends each
+	// connected minion a ZMTP PING whose TTL is twice that, and drops a
+	// connection silent for as long: stock salt-minions (libzmq) answer
+	// PINGs and honour the TTL, so they too notice a dead link. 0: off.
+	HeartbeatInterval int `yaml:"heartbeat_interval"`
+	// MaxMessageSize bounds one message from a minion or client, in bytes;
+	// a larger one closes its connection.
+	MaxMessageSize int64 `yaml:"max_message_size"`
+	// MaxPendingKeys bounds minions_pre/: past it new keys are refused
+	// (as max_minions refuses accepted ones), so a flood of ids cannot
+	// fill the disk. 0: no bound.
+	MaxPendingKeys int `yaml:"max_pending_keys"`
+	// AuthQueueTimeout: an _auth that waited this many seconds for a
+	// worker is answered "retry later" at once instead of authenticated,
+	// so an auth storm turns into minions waiting, not timing out.
+	AuthQueueTimeout float64 `yaml:"auth_queue_timeout"`
+
 	LogLevel        string `yaml:"log_level"`
 	LogFile         string `yaml:"log_file" brine:"path"`
 	LogLevelLogfile string `yaml:"log_level_logfile"`
@@ -119,6 +138,10 @@ func DefaultMaster() Master {
 		PillarSafeRenderError:       true,
 		FileBufferSize:              1048576,
 		FileRecvMaxSize:             100,
+		HeartbeatInterval:           10,
+		MaxMessageSize:              64 << 20,
+		MaxPendingKeys:              10000,
+		AuthQueueTimeout:            2,
 		LogLevel:                    "warning",
 		LogFile:                     "/var/log/brine/master",
 		LogLevelLogfile:             "warning",

@@ -53,6 +53,19 @@ type Minion struct {
 	ReturnRetryTimer      int  `yaml:"return_retry_timer"`
 	ReturnRetryTimerMax   int  `yaml:"return_retry_timer_max"`
 
+	// Brine's own keys for liveness and limits (Salt has none).
+	//
+	// HeartbeatInterval: the minion PINGs the master on both its links
+	// this often (seconds) and rebuilds a link silent for twice that;
+	// the master's PINGs and their TTL hold it to the same. 0: off.
+	HeartbeatInterval int `yaml:"heartbeat_interval"`
+	// MaxMessageSize bounds one message from the master, in bytes.
+	MaxMessageSize int64 `yaml:"max_message_size"`
+	// ReturnSpoolSize bounds the returns kept on disk (cachedir/spool)
+	// while the master cannot take them, in bytes; they go out when it is
+	// back. 0: no spool, a return that cannot be delivered is dropped.
+	ReturnSpoolSize int64 `yaml:"return_spool_size"`
+
 	// Grains are static grains: they override the ones the minion finds.
 	Grains map[string]any `yaml:"grains"`
 
@@ -89,6 +102,9 @@ func DefaultMinion() Minion {
 		ReturnRetryTries:      3,
 		ReturnRetryTimer:      5,
 		ReturnRetryTimerMax:   10,
+		HeartbeatInterval:     10,
+		MaxMessageSize:        64 << 20,
+		ReturnSpoolSize:       64 << 20,
 		LogLevel:              "warning",
 		LogFile:               "/var/log/brine/minion",
 		LogLevelLogfile:       "warning",
