@@ -75,6 +75,17 @@ type Master struct {
 	server    *transport.ReqServer
 }
 
+// transportOptions are the master's socket options: heartbeat_interval's
+// PINGs, with a TTL of two intervals, and max_message_size.
+func transportOptions(cfg *config.Master, log *slog.Logger) transport.Options {
+	o := transport.Options{Logger: log, MaxMsgSize: cfg.MaxMessageSize}
+	if cfg.HeartbeatInterval > 0 {
+		o.Heartbeat = time.Duration(cfg.HeartbeatInterval) * time.Second
+		o.HeartbeatTimeout = 2 * o.Heartbeat
+	}
+	return o
+}
+
 // eventBusHWM is how many events the bus queues for one local subscriber
 // before it drops that subscriber's events. Salt's IPC bus buffers without
 // a bound (ipc_write_buffer: 0); ZeroMQ's default of 1000 loses returns
@@ -150,7 +161,7 @@ func NewWith(cfg *config.Master, o Options) (*Master, error) {
 		}
 	}
 
-	opts := transport.Options{Logger: log}
+	opts := transportOptions(cfg, log)
 	busOpts := opts
 	busOpts.SendHWM = eventBusHWM
 	if m.bus, err = transport.NewEventPublisher(cfg.SockDir, busOpts); err != nil {

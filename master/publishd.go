@@ -43,7 +43,7 @@ func ServePublishDaemon(ctx context.Context, cfg *config.Master, log *slog.Logge
 	p, err := transport.NewPublisher(transport.PublisherConfig{
 		Pull:    "ipc://" + filepath.Join(cfg.SockDir, transport.PublishDaemonFile),
 		Pub:     cfg.Endpoint(cfg.PublishPort),
-		Options: transport.Options{Logger: log},
+		Options: transportOptions(cfg, log),
 	})
 	if err != nil {
 		return fmt.Errorf("publish daemon: %w", err)

@@ -293,8 +293,15 @@ func (m *Minion) Run(ctx context.Context) error {
 // transportOptions are the socket options of the minion's links, with
 // Salt's reconnect backoff.
 func (m *Minion) transportOptions(onPeer func(bool, string)) transport.Options {
+	var beat time.Duration
+	if m.cfg.HeartbeatInterval > 0 {
+		beat = time.Duration(m.cfg.HeartbeatInterval) * time.Second
+	}
 	return transport.Options{
-		Logger: m.log,
+		Logger:           m.log,
+		MaxMsgSize:       m.cfg.MaxMessageSize,
+		Heartbeat:        beat,
+		HeartbeatTimeout: 2 * beat,
 		Reconnect: transport.Backoff{
 			Initial:     time.Duration(m.cfg.ReconDefault) * time.Millisecond,
 			Max:         time.Duration(m.cfg.ReconMax) * time.Millisecond,

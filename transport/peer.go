@@ -52,6 +52,10 @@ type peer struct {
 	remote string
 
 	rx atomic.Uint64 // frames received; the heartbeat watches it move
+	// beatRx and beatAt are rx as the last heartbeat tick saw it, and when
+	// it last moved: the socket's heartbeat goroutine's alone.
+	beatRx uint64
+	beatAt time.Time
 
 	wdeadline time.Time // the write deadline set on conn; writer goroutine only
 
@@ -269,29 +273,20 @@ func (p *peer) waitWriter(deadline time.Time) {
 	}
 }
 
-// heartbeat pings the peer every Heartbeat and hangs up on it when nothing
-// has come from it for HeartbeatTimeout.
-func (p *peer) heartbeat() {
-	defer p.s.wg.Done()
-	opts := &p.s.opts
-	t := time.NewTicker(opts.Heartbeat)
-	defer t.Stop()
-	ttl := zmtp.PingData(opts.HeartbeatTimeout)
-	lastRx, lastRxAt := p.rx.Load(), time.Now()
-	for {
-		select {
-		case now := <-t.C:
-			if rx := p.rx.Load(); rx != lastRx {
-				lastRx, lastRxAt = rx, now
-			} else if now.Sub(lastRxAt) >= opts.HeartbeatTimeout {
-				p.close(errHeartbeat)
-				return
-			}
-			p.sendCommand(zmtp.CmdPing, ttl)
-		case <-p.done:
-			return
-		}
+// beat is one heartbeat tick for the peer (see socket.heartbeats): hang up
+// if nothing has come since HeartbeatTimeout ago, else PING it. ZMTP 3.0
+// peers cannot be pinged; a dead one is found by TCP keepalive only.
+func (p *peer) beat(now time.Time, ttl []byte) {
+	if p.info.Minor < 1 {
+		return
 	}
+	if rx := p.rx.Load(); rx != p.beatRx || p.beatAt.IsZero() {
+		p.beatRx, p.beatAt = rx, now
+	} else if now.Sub(p.beatAt) >= p.s.opts.HeartbeatTimeout {
+		p.close(errHeartbeat)
+		return
+	}
+	p.sendCommand(zmtp.CmdPing, ttl)
 }
 
 // shutdown closes the peer when the socket closes: after its queue is

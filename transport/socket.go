@@ -56,7 +56,7 @@ type socket struct {
 func newSocket(typ zmtp.SocketType, opts Options, pat pattern) *socket {
 	opts = opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &socket{
+	s := &socket{
 		typ:     typ,
 		opts:    opts,
 		log:     opts.Logger.With("socket", string(typ)),
@@ -66,6 +66,41 @@ func newSocket(typ zmtp.SocketType, opts Options, pat pattern) *socket {
 		cancel:  cancel,
 		peers:   make(map[*peer]struct{}),
 		pending: make(map[net.Conn]struct{}),
+	}
+	if opts.Heartbeat > 0 {
+		s.wg.Add(1)
+		go s.heartbeats()
+	}
+	return s
+}
+
+// heartbeats pings every ZMTP 3.1 peer each Heartbeat and hangs up on a
+// peer from which nothing (data, PING or PONG) has come for
+// HeartbeatTimeout. One goroutine per socket rather than one per peer: a
+// master's ten thousand idle peers would otherwise cost ten thousand
+// goroutine stacks.
+func (s *socket) heartbeats() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.Heartbeat)
+	defer t.Stop()
+	ttl := zmtp.PingData(s.opts.HeartbeatTimeout)
+	var peers []*peer
+	for {
+		select {
+		case now := <-t.C:
+			s.mu.Lock()
+			peers = peers[:0]
+			for p := range s.peers {
+				peers = append(peers, p)
+			}
+			s.mu.Unlock()
+			for _, p := range peers {
+				p.beat(now, ttl)
+			}
+			clear(peers) // let closed peers go
+		case <-s.ctx.Done():
+			return
+		}
 	}
 }
 
@@ -229,10 +264,6 @@ func (s *socket) handshake(conn net.Conn) (*peer, error) {
 // runPeer runs the peer's reader on the calling goroutine until the
 // connection ends, then waits for its writer; writers start on demand.
 func (s *socket) runPeer(p *peer) {
-	if s.opts.Heartbeat > 0 && p.info.Minor >= 1 {
-		s.wg.Add(1)
-		go p.heartbeat()
-	}
 	p.readLoop()
 	p.waitWriter(time.Time{})
 }
