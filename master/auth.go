@@ -3,9 +3,12 @@ package master
 import (
 	"context"
 	"errors"
+	"math"
+	"time"
 
 	"github.com/brine-project/brine/crypto"
 	"github.com/brine-project/brine/master/pki"
+	"github.com/brine-project/brine/transport"
 	"github.com/brine-project/brine/transport/wire"
 )
 
@@ -31,11 +34,17 @@ func (m *Master) auth(ctx context.Context, load map[string]any, version int) []b
 		m.log.Info("master: auth with an unsupported signing algorithm", "minion", id, "sig_algo", sigName)
 		return clearReply(wire.Map{{Key: "ret", Value: "bad sig algo"}})
 	}
-	answer := func(ret any) []byte {
+	answer := func(ret any, extra ...wire.Field) []byte {
 		if version < 2 {
-			return clearReply(wire.Map{{Key: "ret", Value: ret}})
+			return clearReply(append(wire.Map{{Key: "ret", Value: ret}}, extra...))
 		}
-		return m.signed(wire.Map{{Key: "ret", Value: ret}, {Key: "nonce", Value: nonce}}, sigAlgo)
+		return m.signed(append(wire.Map{{Key: "ret", Value: ret}, {Key: "nonce", Value: nonce}}, extra...), sigAlgo)
+	}
+	if after, ok := m.authBacklogged(ctx); ok {
+		// An auth storm: better a quick "come back in a few seconds" than
+		// a full authentication the minion has stopped waiting for.
+		m.log.Info("master: auth requests are queueing; asking the minion to retry later", "minion", id, "retry_after", after)
+		return answer("retry", wire.Field{Key: "retry_after", Value: after})
 	}
 
 	if err := pki.ValidID(id); err != nil {
@@ -101,6 +110,10 @@ func (m *Master) auth(ctx context.Context, load map[string]any, version int) []b
 		}
 		event("reject", false)
 		return answer(false)
+	case isNew && !autosign && m.pendingFull():
+		m.log.Warn("master: too many pending keys, refusing a new one", "minion", id, "max_pending_keys", m.cfg.MaxPendingKeys)
+		event("full", false)
+		return answer("full")
 	case isNew && !autosign:
 		m.log.Info("master: new public key placed in pending", "minion", id)
 		if err := m.keys.Put(pki.Pending, id, pubClean); err != nil {
@@ -191,6 +204,32 @@ func (m *Master) auth(ctx context.Context, load map[string]any, version int) []b
 	}
 	reply = append(reply, wire.Field{Key: "nonce", Value: nonce})
 	return m.signed(reply, sigAlgo)
+}
+
+// authBacklogged reports whether this _auth queued longer than
+// auth_queue_timeout for a worker, and then how many seconds the minion
+// should wait before it tries again: twice the time it queued (the
+// backlog drains meanwhile), between 1 and 60.
+func (m *Master) authBacklogged(ctx context.Context) (retryAfter int, ok bool) {
+	limit := time.Duration(m.cfg.AuthQueueTimeout * float64(time.Second))
+	at, known := transport.Received(ctx)
+	if limit <= 0 || !known {
+		return 0, false
+	}
+	queued := time.Since(at)
+	if queued <= limit {
+		return 0, false
+	}
+	return min(60, max(1, int(math.Ceil(2*queued.Seconds())))), true
+}
+
+// pendingFull reports whether max_pending_keys keys are pending.
+func (m *Master) pendingFull() bool {
+	if m.cfg.MaxPendingKeys <= 0 {
+		return false
+	}
+	pending, err := m.keys.List(pki.Pending)
+	return err == nil && len(pending) >= m.cfg.MaxPendingKeys
 }
 
 func (m *Master) matchPatternFile(f pki.PatternFile, id string) bool {

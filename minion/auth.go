@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/brine-project/brine/crypto"
 	"github.com/brine-project/brine/transport/wire"
@@ -20,9 +21,18 @@ import (
 var (
 	ErrPending   = errors.New("minion: the master has our key pending; accept it with brine-key -a")
 	ErrRejected  = errors.New("minion: the master rejected our key (rejected or denied on the master)")
-	ErrFull      = errors.New("minion: the master is full (max_minions)")
+	ErrFull      = errors.New("minion: the master is full (max_minions or max_pending_keys)")
 	ErrMasterKey = errors.New("minion: the master's public key has changed")
 )
+
+// RetryLaterError is the master's answer to an _auth it had no time for
+// (its auth requests were queueing): come back After, which does not count
+// as a failed try.
+type RetryLaterError struct{ After time.Duration }
+
+func (e *RetryLaterError) Error() string {
+	return fmt.Sprintf("minion: the master is busy authenticating others; retrying in %v", e.After)
+}
 
 // creds is what an accepted authentication gives the minion.
 type creds struct {
@@ -109,6 +119,9 @@ func (m *Minion) authenticate(ctx context.Context) (*creds, error) {
 			return nil, ErrPending
 		case "full":
 			return nil, ErrFull
+		case "retry":
+			after, _ := wire.Int(inner, "retry_after")
+			return nil, &RetryLaterError{After: time.Duration(max(1, after)) * time.Second}
 		case false:
 			return nil, ErrRejected
 		default:

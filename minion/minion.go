@@ -341,6 +341,15 @@ func (m *Minion) signIn(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if retry, ok := errors.AsType[*RetryLaterError](err); ok {
+			// The master's backlog, not ours: its own delay, with jitter,
+			// and the acceptance wait does not grow.
+			m.log.Info("minion: the master asks us to authenticate later", "retry_in", retry.After)
+			if err := sleepCtx(ctx, retry.After/2+mrand.N(retry.After)); err != nil {
+				return nil
+			}
+			continue
+		}
 		level := slog.LevelInfo
 		if errors.Is(err, ErrMasterKey) || errors.Is(err, ErrRejected) {
 			level = slog.LevelError

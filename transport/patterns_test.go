@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -270,6 +271,36 @@ func TestReqServerReplyLater(t *testing.T) {
 		}
 	}
 	<-stopped
+}
+
+// A handler learns when its request arrived: after it was sent, before
+// the handler began.
+func TestReqServerReceived(t *testing.T) {
+	ctx := ctxT(t)
+	if _, ok := Received(ctx); ok {
+		t.Fatal("Received outside a handler")
+	}
+	type seen struct {
+		at, began time.Time
+		ok        bool
+	}
+	got := make(chan seen, 1)
+	s := echoServer(t, "tcp://127.0.0.1:0", func(ctx context.Context, req []byte) []byte {
+		began := time.Now()
+		at, ok := Received(ctx)
+		got <- seen{at, began, ok}
+		return req
+	})
+	serve(t, s)
+	c := newClient(t, dialable(s.Addr()))
+	sent := time.Now()
+	if _, err := c.Request(ctx, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	g := <-got
+	if !g.ok || g.at.Before(sent) || g.at.After(g.began) {
+		t.Fatalf("Received = %v, %v; sent at %v, handler began at %v", g.at, g.ok, sent, g.began)
+	}
 }
 
 // The device shape Salt uses: ROUTER → DEALER → REP workers, and a worker

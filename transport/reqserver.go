@@ -66,8 +66,20 @@ type ReqServer struct {
 	later  sync.WaitGroup // replies promised by ReplyLater, not yet sent
 }
 
-// laterKey keys a handler's *deferral in its context.
-type laterKey struct{}
+// laterKey keys a handler's *deferral in its context; receivedKey the
+// time its request arrived.
+type (
+	laterKey    struct{}
+	receivedKey struct{}
+)
+
+// Received returns when the request a handler is answering was read off
+// its connection: the handler can tell how long it queued for a worker
+// (ok is false outside a ReqServer handler).
+func Received(ctx context.Context) (at time.Time, ok bool) {
+	at, ok = ctx.Value(receivedKey{}).(time.Time)
+	return at, ok
+}
 
 // deferral is how a handler's reply is sent: by its worker, or, once the
 // handler called ReplyLater, by the function ReplyLater gave it.
@@ -141,26 +153,30 @@ func (s *ReqServer) Serve(ctx context.Context) error {
 	})
 	defer stop()
 
-	jobs := make(chan [][]byte)
+	type job struct {
+		msg [][]byte
+		at  time.Time
+	}
+	jobs := make(chan job)
 	var wg sync.WaitGroup
 	for range s.cfg.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for m := range jobs {
-				s.answer(hctx, m)
+			for j := range jobs {
+				s.answer(context.WithValue(hctx, receivedKey{}, j.at), j.msg)
 			}
 		}()
 	}
 	var err error
 	for {
-		var m [][]byte
-		m, err = s.router.Recv(ctx)
+		var j job
+		j.msg, j.at, err = s.router.recvStamped(ctx)
 		if err != nil {
 			break
 		}
 		select {
-		case jobs <- m:
+		case jobs <- j:
 		case <-ctx.Done():
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/brine-project/brine/transport/zmtp"
 )
@@ -68,13 +69,20 @@ func (r *Router) detachLocked(p *peer) {
 
 func (r *Router) deliver(p *peer, frames [][]byte) error {
 	frames[0] = p.id
-	return r.push(p, frames)
+	// Stamped: a ReqServer tells its handlers how long a request queued.
+	return r.pushAt(p, frames, time.Now())
 }
 
 // Recv returns the next message, its first frame the sender's routing id.
 func (r *Router) Recv(ctx context.Context) ([][]byte, error) {
 	d, err := r.recv(ctx)
 	return d.frames, err
+}
+
+// recvStamped is Recv with the time the message arrived.
+func (r *Router) recvStamped(ctx context.Context) ([][]byte, time.Time, error) {
+	d, err := r.recv(ctx)
+	return d.frames, d.at, err
 }
 
 // Send queues msg[1:] for the peer whose routing id is msg[0]. It never

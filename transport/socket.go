@@ -26,6 +26,7 @@ type pattern interface {
 type delivery struct {
 	peer   *peer
 	frames [][]byte
+	at     time.Time // when it was read off the connection (ROUTER only)
 }
 
 // socket is the machinery every socket type shares: listeners, dialers,
@@ -369,7 +370,12 @@ func (s *socket) Close() error {
 // push hands a received message to Recv, waiting while the receive queue
 // is full (which stops this peer's reading: TCP pushes back on it alone).
 func (s *socket) push(p *peer, frames [][]byte) error {
-	if !s.in.put(delivery{p, frames}, p.done) {
+	return s.pushAt(p, frames, time.Time{})
+}
+
+// pushAt is push with the time the message arrived.
+func (s *socket) pushAt(p *peer, frames [][]byte, at time.Time) error {
+	if !s.in.put(delivery{p, frames, at}, p.done) {
 		return errPeerGone
 	}
 	return nil
