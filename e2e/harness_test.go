@@ -128,7 +128,13 @@ func (l *logBuffer) count(subs ...string) int {
 // waitLines waits until at least n lines contain all of subs.
 func (l *logBuffer) waitLines(t testing.TB, n int, subs ...string) {
 	t.Helper()
-	deadline := time.NewTimer(testTimeout)
+	l.waitLinesFor(t, testTimeout, n, subs...)
+}
+
+// waitLinesFor is waitLines with its own timeout.
+func (l *logBuffer) waitLinesFor(t testing.TB, timeout time.Duration, n int, subs ...string) {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
 		l.mu.Lock()
@@ -176,8 +182,14 @@ type proc struct {
 
 func start(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
+	return startPath(t, name, filepath.Join(binDir, name), args...)
+}
+
+// startPath is start for a binary at path.
+func startPath(t testing.TB, name, path string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, log: newLogBuffer(), done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
+	p.cmd = exec.Command(path, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -76,12 +76,14 @@ type Master struct {
 }
 
 // transportOptions are the master's socket options: heartbeat_interval's
-// PINGs, with a TTL of two intervals, and max_message_size.
+// PINGs, a peer silent for one and a half intervals dropped (both sides
+// ping each interval, so a live link is never silent that long), and
+// max_message_size.
 func transportOptions(cfg *config.Master, log *slog.Logger) transport.Options {
 	o := transport.Options{Logger: log, MaxMsgSize: cfg.MaxMessageSize}
 	if cfg.HeartbeatInterval > 0 {
 		o.Heartbeat = time.Duration(cfg.HeartbeatInterval) * time.Second
-		o.HeartbeatTimeout = 2 * o.Heartbeat
+		o.HeartbeatTimeout = o.Heartbeat * 3 / 2
 	}
 	return o
 }

@@ -67,7 +67,8 @@ func (m *Minion) dispatch(ctx context.Context, load map[string]any) {
 
 // sendReturn delivers a job's return with a _return request, as Salt's
 // minion does: return_retry_tries tries, each with a timeout drawn from
-// [return_retry_timer, return_retry_timer_max].
+// [return_retry_timer, return_retry_timer_max]. One that still fails goes
+// to the spool.
 func (m *Minion) sendReturn(ctx context.Context, job modules.Job, res modules.Result) {
 	load := wire.Map{
 		{Key: "cmd", Value: "_return"}, {Key: "id", Value: m.cfg.ID},
@@ -82,12 +83,10 @@ func (m *Minion) sendReturn(ctx context.Context, job modules.Job, res modules.Re
 		load = append(load, wire.Field{Key: "out", Value: "nested"})
 	}
 	load = append(load, wire.Field{Key: "_stamp", Value: time.Now().UTC().Format(events.StampFormat)})
-	lo, hi := m.cfg.ReturnRetryTimer, max(m.cfg.ReturnRetryTimer, m.cfg.ReturnRetryTimerMax)
 	var err error
 	for try := range max(m.cfg.ReturnRetryTries, 1) {
-		timeout := time.Duration(lo+mrand.IntN(hi-lo+1)) * time.Second
 		stale := m.currentCreds()
-		tctx, cancel := context.WithTimeout(ctx, timeout)
+		tctx, cancel := context.WithTimeout(ctx, m.returnTimeout())
 		_, err = m.requestTries(tctx, load, 1)
 		cancel()
 		if err == nil || ctx.Err() != nil {
@@ -101,9 +100,19 @@ func (m *Minion) sendReturn(ctx context.Context, job modules.Job, res modules.Re
 		}
 		m.log.Warn("minion: sending a return failed", "jid", job.JID, "try", try+1, "err", err)
 	}
-	if err != nil && ctx.Err() == nil {
-		m.log.Error("minion: the return was not delivered", "jid", job.JID, "err", err)
+	if err != nil {
+		// The master is away (or we are stopping): keep it for later.
+		m.spoolReturn(load, job.JID, err)
+		return
 	}
+	m.kickSpool()
+}
+
+// returnTimeout is one try's timeout for a return, drawn as Salt's minion
+// draws it from [return_retry_timer, return_retry_timer_max].
+func (m *Minion) returnTimeout() time.Duration {
+	lo, hi := m.cfg.ReturnRetryTimer, max(m.cfg.ReturnRetryTimer, m.cfg.ReturnRetryTimerMax)
+	return time.Duration(lo+mrand.IntN(hi-lo+1)) * time.Second
 }
 
 // refreshPillar sends _pillar with our grains (the master caches them for

@@ -29,6 +29,7 @@ import (
 	"github.com/brine-project/brine/minion/grains"
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/all"
+	"github.com/brine-project/brine/minion/spool"
 	"github.com/brine-project/brine/transport"
 	"github.com/brine-project/brine/transport/wire"
 )
@@ -59,6 +60,9 @@ type Minion struct {
 	tracker  *modules.Tracker
 	env      *modules.Env
 	jobsWG   sync.WaitGroup // running jobs
+
+	spool     *spool.Spool  // returns the master could not take; nil: none
+	spoolKick chan struct{} // cap 1: try the spool now
 
 	opts Options
 
@@ -119,6 +123,9 @@ func NewWith(cfg *config.Minion, opts Options) (*Minion, error) {
 	}
 	if m.token, err = crypto.GenerateCrypticleKey(m.rand); err != nil {
 		return nil, err
+	}
+	if err := m.openSpool(); err != nil {
+		return nil, fmt.Errorf("minion: return spool: %w", err)
 	}
 	m.grainsData = opts.Grains
 	if m.grainsData == nil {
@@ -200,10 +207,20 @@ func (m *Minion) Run(ctx context.Context) error {
 		defer func() { stopBus(); <-busDone }()
 	}
 
-	if err := m.signIn(ctx); err != nil {
+	if err := m.signIn(ctx, false); err != nil {
 		return err
 	}
+	if m.spool != nil {
+		drained := make(chan struct{})
+		go func() { m.drainSpool(ctx); close(drained) }()
+		defer func() { <-drained }()
+	}
 	reauth := make(chan struct{}, 1)
+	if every := time.Duration(m.cfg.PingInterval) * time.Minute; every > 0 {
+		pinged := make(chan struct{})
+		go func() { m.pingMaster(ctx, every, reauth); close(pinged) }()
+		defer func() { <-pinged }()
+	}
 	linkUp := make(chan struct{})
 	var upOnce sync.Once
 	var wasUp, wasDown bool
@@ -211,10 +228,13 @@ func (m *Minion) Run(ctx context.Context) error {
 	sub, err := transport.NewSubscriber(transport.SubscriberConfig{
 		Addr:   m.cfg.PublishEndpoint(),
 		Topics: m.topics(),
-		Options: m.transportOptions(func(up bool, _ string) {
+		Options: m.transportOptions(func(up bool, remote string) {
 			linkMu.Lock()
 			defer linkMu.Unlock()
 			if !up {
+				if wasUp && !wasDown {
+					m.log.Warn("minion: the publish link is down; reconnecting", "master", remote)
+				}
 				wasDown = wasUp
 				return
 			}
@@ -275,8 +295,12 @@ func (m *Minion) Run(ctx context.Context) error {
 			}
 			return nil
 		case <-reauth:
-			m.log.Info("minion: the publish link came back; authenticating again")
-			if err := m.reauth(ctx, m.currentCreds()); err != nil {
+			m.log.Info("minion: the master may have restarted; authenticating again")
+			// No random_reauth_delay here: the reconnect backoff
+			// (recon_default + a random share of recon_max, plus jitter)
+			// has already spread a fleet coming back from a master
+			// restart; both delays together would stretch it past 30 s.
+			if err := m.signInAgain(ctx, m.currentCreds(), false); err != nil {
 				return err
 			}
 		case msg, ok := <-pubs:
@@ -301,7 +325,7 @@ func (m *Minion) transportOptions(onPeer func(bool, string)) transport.Options {
 		Logger:           m.log,
 		MaxMsgSize:       m.cfg.MaxMessageSize,
 		Heartbeat:        beat,
-		HeartbeatTimeout: 2 * beat,
+		HeartbeatTimeout: beat * 3 / 2, // as the master's: dead within 2 intervals
 		Reconnect: transport.Backoff{
 			Initial:     time.Duration(m.cfg.ReconDefault) * time.Millisecond,
 			Max:         time.Duration(m.cfg.ReconMax) * time.Millisecond,
@@ -314,9 +338,10 @@ func (m *Minion) transportOptions(onPeer func(bool, string)) transport.Options {
 // signIn authenticates until accepted: while the key is pending (or the
 // master is full, or refuses us) it waits acceptance_wait_time, growing to
 // acceptance_wait_time_max, with jitter, and tries again. It returns only
-// on acceptance or when ctx ends.
-func (m *Minion) signIn(ctx context.Context) error {
-	if d := m.cfg.RandomReauthDelay; d > 0 && m.haveCreds() {
+// on acceptance or when ctx ends. With spread, a minion that had a session
+// first waits a random share of random_reauth_delay.
+func (m *Minion) signIn(ctx context.Context, spread bool) error {
+	if d := m.cfg.RandomReauthDelay; d > 0 && spread && m.haveCreds() {
 		// Salt's random_reauth_delay: a crowd of minions re-authenticating
 		// after a key rotation spreads out instead of arriving together.
 		if err := sleepCtx(ctx, mrand.N(time.Duration(d)*time.Second)); err != nil {
@@ -336,6 +361,7 @@ func (m *Minion) signIn(ctx context.Context) error {
 			m.creds = c
 			m.mu.Unlock()
 			m.log.Info("minion: authenticated with the master", "master", m.cfg.RetEndpoint())
+			m.kickSpool() // returns spooled while it was away
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -372,12 +398,17 @@ var errBadLoad = errors.New("minion: the master refused the request (bad load)")
 // reauth authenticates again unless another goroutine already did since
 // stale was current.
 func (m *Minion) reauth(ctx context.Context, stale *creds) error {
+	return m.signInAgain(ctx, stale, true)
+}
+
+// signInAgain is reauth, spread or not over random_reauth_delay.
+func (m *Minion) signInAgain(ctx context.Context, stale *creds, spread bool) error {
 	m.authMu.Lock()
 	defer m.authMu.Unlock()
 	if m.currentCreds() != stale {
 		return nil
 	}
-	return m.signIn(ctx)
+	return m.signIn(ctx, spread)
 }
 
 func (m *Minion) haveCreds() bool {
@@ -470,6 +501,40 @@ func (m *Minion) fireMaster(ctx context.Context, tag string, data map[string]any
 		{Key: "data", Value: data}, {Key: "tag", Value: tag},
 	})
 	return err
+}
+
+// pingMaster is Salt's ping_interval: every so often a minion_ping event
+// goes to the master over the request channel. One that fails means the
+// request link or the master's session is gone, which the publish link
+// alone may not show: authenticate again (through reauth, Run's loop).
+func (m *Minion) pingMaster(ctx context.Context, every time.Duration, reauth chan<- struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		tctx, cancel := context.WithTimeout(ctx, time.Duration(m.cfg.RequestChannelTimeout)*time.Second)
+		_, err := m.requestTries(tctx, wire.Map{
+			{Key: "id", Value: m.cfg.ID}, {Key: "cmd", Value: "_minion_event"}, {Key: "pretag", Value: nil},
+			{Key: "data", Value: "ping"}, {Key: "tag", Value: "minion_ping"},
+		}, 1)
+		cancel()
+		if err == nil {
+			m.kickSpool()
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		m.log.Warn("minion: the master did not answer our ping; authenticating again", "err", err)
+		select {
+		case reauth <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // fireStart sends the start events Salt's minion sends once connected.

@@ -203,7 +203,9 @@ func minionConfig(cfg Config, id string) *config.Minion {
 	c.PublishPort = cfg.PublishPort
 	c.ZMQFiltering = cfg.ZMQFiltering
 	c.PKIDir = filepath.Join(cfg.StateDir, "pki")
-	c.CacheDir = filepath.Join(cfg.StateDir, "cache")
+	// Each its own cache: a minion's return spool is its own (made only
+	// when a return has to wait).
+	c.CacheDir = filepath.Join(cfg.StateDir, "cache", id)
 	c.SockDir = filepath.Join(cfg.StateDir, "sock")
 	// random_reauth_delay stays Salt's 10 s: after a key rotation the
 	// swarm re-authenticates spread out, as a fleet would. A key that is

@@ -273,10 +273,11 @@ func (p *peer) waitWriter(deadline time.Time) {
 	}
 }
 
-// beat is one heartbeat tick for the peer (see socket.heartbeats): hang up
-// if nothing has come since HeartbeatTimeout ago, else PING it. ZMTP 3.0
-// peers cannot be pinged; a dead one is found by TCP keepalive only.
-func (p *peer) beat(now time.Time, ttl []byte) {
+// beat is one heartbeat look at the peer (see socket.heartbeats): hang up
+// if nothing has come since HeartbeatTimeout ago, else PING it if ping.
+// ZMTP 3.0 peers cannot be pinged; a dead one is found by TCP keepalive
+// only.
+func (p *peer) beat(now time.Time, ttl []byte, ping bool) {
 	if p.info.Minor < 1 {
 		return
 	}
@@ -286,7 +287,9 @@ func (p *peer) beat(now time.Time, ttl []byte) {
 		p.close(errHeartbeat)
 		return
 	}
-	p.sendCommand(zmtp.CmdPing, ttl)
+	if ping {
+		p.sendCommand(zmtp.CmdPing, ttl)
+	}
 }
 
 // shutdown closes the peer when the socket closes: after its queue is
