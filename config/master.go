@@ -12,9 +12,19 @@ import (
 type Master struct {
 	// ConfDir is the directory the configuration was read from (-c).
 	ConfDir string `yaml:"-"`
+	// Files are the files it was read from, in the order read.
+	Files []string `yaml:"-"`
 
-	RootDir  string `yaml:"root_dir"`
+	RootDir string `yaml:"root_dir"`
+	// DefaultInclude and Include name more files to read, relative to
+	// the main file's directory (see the package doc).
+	DefaultInclude string     `yaml:"default_include"`
+	Include        StringList `yaml:"include"`
+	// User is who the master runs as: started as root, brine-master
+	// hands its directories to this user and drops to it before it
+	// binds its ports, as salt-master does.
 	User     string `yaml:"user"`
+	Pidfile  string `yaml:"pidfile" brine:"path"`
 	PKIDir   string `yaml:"pki_dir" brine:"path"`
 	CacheDir string `yaml:"cachedir" brine:"path"`
 	SockDir  string `yaml:"sock_dir" brine:"path"`
@@ -78,13 +88,20 @@ type Master struct {
 	// PprofAddr, when set (e.g. 127.0.0.1:6060), serves Go's pprof
 	// profiles over HTTP there: for profiling, never on a public address.
 	PprofAddr string `yaml:"pprof_addr"`
+	// MetricsPort, when not 0, serves Prometheus metrics over HTTP at
+	// /metrics on MetricsInterface:MetricsPort (Brine's own keys).
+	// MetricsInterface defaults to 127.0.0.1, reachable from this host
+	// only: set it to 0.0.0.0 for a Prometheus server elsewhere.
+	MetricsPort      int    `yaml:"metrics_port"`
+	MetricsInterface string `yaml:"metrics_interface"`
 
 	// Brine's own keys for liveness and limits (Salt has none).
 	//
 	// HeartbeatInterval: every this many seconds the master sends each
-	// connected minion a ZMTP PING whose TTL is twice that, and drops a
-	// connection silent for as long: stock salt-minions (libzmq) answer
-	// PINGs and honour the TTL, so they too notice a dead link. 0: off.
+	// connected minion a ZMTP PING whose TTL is one and a half times
+	// that, and drops a connection silent for as long: stock salt-minions
+	// (libzmq) answer PINGs and honour the TTL, so they too notice a dead
+	// link. 0: off.
 	HeartbeatInterval int `yaml:"heartbeat_interval"`
 	// MaxMessageSize bounds one message from a minion or client, in bytes;
 	// a larger one closes its connection.
@@ -98,16 +115,16 @@ type Master struct {
 	// so an auth storm turns into minions waiting, not timing out.
 	AuthQueueTimeout float64 `yaml:"auth_queue_timeout"`
 
-	LogLevel        string `yaml:"log_level"`
-	LogFile         string `yaml:"log_file" brine:"path"`
-	LogLevelLogfile string `yaml:"log_level_logfile"`
+	Logging `yaml:",inline"`
 }
 
 // DefaultMaster returns Salt's master defaults, with Brine's paths.
 func DefaultMaster() Master {
 	return Master{
 		RootDir:                 "/",
+		DefaultInclude:          "master.d/*.conf",
 		User:                    "root",
+		Pidfile:                 "/var/run/brine-master.pid",
 		PKIDir:                  "/etc/brine/pki/master",
 		CacheDir:                "/var/cache/brine/master",
 		SockDir:                 "/var/run/brine/master",
@@ -142,25 +159,23 @@ func DefaultMaster() Master {
 		MaxMessageSize:              64 << 20,
 		MaxPendingKeys:              10000,
 		AuthQueueTimeout:            2,
-		LogLevel:                    "warning",
-		LogFile:                     "/var/log/brine/master",
-		LogLevelLogfile:             "warning",
+		MetricsInterface:            "127.0.0.1",
+		Logging:                     defaultLogging("/var/log/brine/master"),
 	}
 }
 
-// LoadMaster reads <dir>/master and <dir>/master.d/*.conf over the
-// defaults. Missing files are fine: the defaults stand.
+// LoadMaster reads <dir>/master, the files of its default_include
+// (master.d/*.conf) and of its include, over the defaults. Missing files
+// are fine: the defaults stand.
 func LoadMaster(dir string) (*Master, []Warning, error) {
 	c := DefaultMaster()
 	c.ConfDir = dir
-	paths, err := files(dir, "master")
-	if err != nil {
+	l := newLoader(&c)
+	if err := l.load(&c, dir, "master", c.DefaultInclude); err != nil {
 		return nil, nil, err
 	}
-	warns, err := decodeFiles(&c, paths)
-	if err != nil {
-		return nil, nil, err
-	}
+	warns := l.warns
+	c.Files = l.files
 	if err := c.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -179,6 +194,9 @@ func (c *Master) validate() error {
 		if p.v < 0 || p.v > 65535 {
 			return fmt.Errorf("config: %s %d is not a port", p.name, p.v)
 		}
+	}
+	if err := c.Logging.validate(); err != nil {
+		return err
 	}
 	if c.WorkerThreads < 1 {
 		return fmt.Errorf("config: worker_threads must be at least 1")
@@ -219,6 +237,10 @@ func (c *Master) validate() error {
 	}
 	return nil
 }
+
+// YAML is the configuration as --print-config shows it: every key with
+// Salt's name, sorted.
+func (c *Master) YAML() ([]byte, error) { return marshal(c) }
 
 // Endpoint returns the tcp endpoint of one of the master's ports on its
 // interface.

@@ -14,12 +14,19 @@ type Minion struct {
 	// ConfDir is the directory the configuration was read from (-c); the
 	// grains file and minion_id live there, as in Salt.
 	ConfDir string `yaml:"-"`
+	// Files are the files it was read from, in the order read.
+	Files []string `yaml:"-"`
 
-	RootDir  string `yaml:"root_dir"`
-	ID       string `yaml:"id"`
-	PKIDir   string `yaml:"pki_dir" brine:"path"`
-	CacheDir string `yaml:"cachedir" brine:"path"`
-	SockDir  string `yaml:"sock_dir" brine:"path"`
+	RootDir string `yaml:"root_dir"`
+	// DefaultInclude and Include name more files to read, relative to
+	// the main file's directory (see the package doc).
+	DefaultInclude string     `yaml:"default_include"`
+	Include        StringList `yaml:"include"`
+	Pidfile        string     `yaml:"pidfile" brine:"path"`
+	ID             string     `yaml:"id"`
+	PKIDir         string     `yaml:"pki_dir" brine:"path"`
+	CacheDir       string     `yaml:"cachedir" brine:"path"`
+	SockDir        string     `yaml:"sock_dir" brine:"path"`
 
 	Master       string `yaml:"master"`
 	MasterPort   int    `yaml:"master_port"`
@@ -56,8 +63,9 @@ type Minion struct {
 	// Brine's own keys for liveness and limits (Salt has none).
 	//
 	// HeartbeatInterval: the minion PINGs the master on both its links
-	// this often (seconds) and rebuilds a link silent for twice that;
-	// the master's PINGs and their TTL hold it to the same. 0: off.
+	// this often (seconds) and rebuilds a link silent for one and a half
+	// times that; the master's PINGs and their TTL hold it to the same.
+	// 0: off.
 	HeartbeatInterval int `yaml:"heartbeat_interval"`
 	// MaxMessageSize bounds one message from the master, in bytes.
 	MaxMessageSize int64 `yaml:"max_message_size"`
@@ -65,19 +73,24 @@ type Minion struct {
 	// while the master cannot take them, in bytes; they go out when it is
 	// back. 0: no spool, a return that cannot be delivered is dropped.
 	ReturnSpoolSize int64 `yaml:"return_spool_size"`
+	// MetricsPort, when not 0, serves Prometheus metrics over HTTP at
+	// /metrics on MetricsInterface:MetricsPort. MetricsInterface defaults
+	// to 127.0.0.1, reachable from this host only.
+	MetricsPort      int    `yaml:"metrics_port"`
+	MetricsInterface string `yaml:"metrics_interface"`
 
 	// Grains are static grains: they override the ones the minion finds.
 	Grains map[string]any `yaml:"grains"`
 
-	LogLevel        string `yaml:"log_level"`
-	LogFile         string `yaml:"log_file" brine:"path"`
-	LogLevelLogfile string `yaml:"log_level_logfile"`
+	Logging `yaml:",inline"`
 }
 
 // DefaultMinion returns Salt's minion defaults, with Brine's paths.
 func DefaultMinion() Minion {
 	return Minion{
 		RootDir:               "/",
+		DefaultInclude:        "minion.d/*.conf",
+		Pidfile:               "/var/run/brine-minion.pid",
 		PKIDir:                "/etc/brine/pki/minion",
 		CacheDir:              "/var/cache/brine/minion",
 		SockDir:               "/var/run/brine/minion",
@@ -105,27 +118,26 @@ func DefaultMinion() Minion {
 		HeartbeatInterval:     10,
 		MaxMessageSize:        64 << 20,
 		ReturnSpoolSize:       64 << 20,
-		LogLevel:              "warning",
-		LogFile:               "/var/log/brine/minion",
-		LogLevelLogfile:       "warning",
+		MetricsInterface:      "127.0.0.1",
+		Logging:               defaultLogging("/var/log/brine/minion"),
 	}
 }
 
-// LoadMinion reads <dir>/minion and <dir>/minion.d/*.conf over the
-// defaults. Without an id it takes <dir>/minion_id, else the host name
-// (which it then caches in <dir>/minion_id when it can, as Salt does, so
-// that a later rename of the host does not change the minion's identity).
+// LoadMinion reads <dir>/minion, the files of its default_include
+// (minion.d/*.conf) and of its include, over the defaults. Without an id
+// it takes <dir>/minion_id, else the host name (which it then caches in
+// <dir>/minion_id when it can, as Salt does, so that a later rename of
+// the host does not change the minion's identity).
 func LoadMinion(dir string) (*Minion, []Warning, error) {
 	c := DefaultMinion()
 	c.ConfDir = dir
-	paths, err := files(dir, "minion")
-	if err != nil {
+	l := newLoader(&c)
+	if err := l.load(&c, dir, "minion", c.DefaultInclude); err != nil {
 		return nil, nil, err
 	}
-	warns, err := decodeFiles(&c, paths)
-	if err != nil {
-		return nil, nil, err
-	}
+	warns := l.warns
+	c.Files = l.files
+	var err error
 	if c.ID == "" {
 		if c.ID, err = minionID(dir); err != nil {
 			return nil, nil, err
@@ -159,6 +171,9 @@ func (c *Minion) validate() error {
 	if !filepath.IsAbs(c.RootDir) {
 		return fmt.Errorf("config: root_dir %q must be an absolute path", c.RootDir)
 	}
+	if err := c.Logging.validate(); err != nil {
+		return err
+	}
 	if c.Master == "" {
 		return fmt.Errorf("config: master must name the master's host")
 	}
@@ -184,6 +199,10 @@ func (c *Minion) validate() error {
 	}
 	return nil
 }
+
+// YAML is the configuration as --print-config shows it: every key with
+// Salt's name, sorted.
+func (c *Minion) YAML() ([]byte, error) { return marshal(c) }
 
 // RetEndpoint and PublishEndpoint are the master's two ports.
 func (c *Minion) RetEndpoint() string     { return tcpEndpoint(c.Master, c.MasterPort) }

@@ -26,6 +26,7 @@ import (
 )
 
 func main() {
+	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
 		Name:            "brine-call",
 		Usage:           "run a function on this minion (like salt-call)",
@@ -79,16 +80,9 @@ func runCall(ctx context.Context, c *cli.Context) (int, error) {
 	if id := c.String("id"); id != "" {
 		cfg.ID = id
 	}
-	level := c.String("log-level")
-	if level == "" {
-		level = cfg.LogLevel
-	}
-	log, err := cliutil.Logger(os.Stderr, level)
+	log, err := cliutil.ToolLogger(os.Stderr, c.String("log-level"), cfg.Logging, warns)
 	if err != nil {
 		return 2, err
-	}
-	for _, w := range warns {
-		log.Warn("config: " + w.String())
 	}
 	arg, err := saltargs.Parse(c.Args().Tail())
 	if err != nil {

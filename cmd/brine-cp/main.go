@@ -39,6 +39,7 @@ import (
 const chunkSize = 98304
 
 func main() {
+	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
 		Name:            "brine-cp",
 		Usage:           "copy local files to the targeted minions (like salt-cp)",
@@ -86,8 +87,11 @@ func runCp(ctx context.Context, c *cli.Context) (int, error) {
 	if !path.IsAbs(dest) {
 		return 2, fmt.Errorf("the destination %q must be an absolute path on the minions", dest)
 	}
-	cfg, _, err := config.LoadMaster(c.String("config-dir"))
+	cfg, warns, err := config.LoadMaster(c.String("config-dir"))
 	if err != nil {
+		return 2, err
+	}
+	if _, err := cliutil.ToolLogger(os.Stderr, c.String("log-level"), cfg.Logging, warns); err != nil {
 		return 2, err
 	}
 	out, err := output.ForReturn(c.String("out"), "", output.Options{})

@@ -14,6 +14,7 @@ import (
 )
 
 func main() {
+	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
 		Name:      "brine-key",
 		Usage:     "manage the master's minion keys (like salt-key)",

@@ -1,12 +1,15 @@
 // Command brine-master runs the Brine master daemon.
 //
-// Exit status: 0 after a clean shutdown (SIGTERM or SIGINT), 1 on an
-// error, 2 on bad usage.
+// Exit status: 0 after a clean shutdown (SIGTERM or SIGINT) or after
+// --print-config, 1 on an error, 2 on bad usage.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,55 +23,111 @@ import (
 )
 
 func main() {
+	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
 		Name:    "brine-master",
 		Usage:   "the Brine master daemon",
 		Version: version.String(),
-		Flags: []cli.Flag{cliutil.ConfigDirFlag(), cliutil.LogLevelFlag(true),
+		Description: "Reads DIR/master, then DIR/master.d/*.conf and the files its include names (Salt's keys;\n" +
+			"root_dir moves every path). It stays in the foreground, without -d: run it under systemd.\n" +
+			"Started as root with user: set to another user, it hands pki_dir, cachedir, sock_dir, its\n" +
+			"log file and pidfile to that user and runs as it before it binds its ports.",
+		Flags: []cli.Flag{cliutil.ConfigDirFlag(), cliutil.LogLevelFlag(true), cliutil.PrintConfigFlag(), cliutil.DaemonFlag(),
 			// How the master starts its publish daemon (see
 			// master.ServePublishDaemon); not for people.
 			&cli.BoolFlag{Name: "publish-daemon", Hidden: true},
 		},
 		Action: func(c *cli.Context) error {
-			return runMaster(c.Context, c.String("config-dir"), c.String("log-level"), c.Bool("publish-daemon"))
+			if c.Bool("daemon") {
+				return cliutil.ErrNoDaemon
+			}
+			return runMaster(c.Context, options{
+				dir: c.String("config-dir"), level: c.String("log-level"),
+				printConfig: c.Bool("print-config"), publishDaemon: c.Bool("publish-daemon"),
+			}, os.Stdout, os.Stderr)
 		},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := app.RunContext(ctx, os.Args); err != nil {
-		cliutil.Exit("brine-master", err, 1)
+		code := 1
+		if errors.Is(err, cliutil.ErrNoDaemon) {
+			code = 2
+		}
+		cliutil.Exit("brine-master", err, code)
 	}
 }
 
-func runMaster(ctx context.Context, dir, level string, daemon bool) error {
-	cfg, warns, err := config.LoadMaster(dir)
+type options struct {
+	dir, level    string // -c, -l ("": the config's log_level)
+	printConfig   bool
+	publishDaemon bool
+}
+
+func runMaster(ctx context.Context, o options, stdout, stderr io.Writer) error {
+	cfg, warns, err := config.LoadMaster(o.dir)
 	if err != nil {
 		return err
 	}
-	if level == "" {
-		level = cfg.LogLevel
+	if err := cliutil.ApplyLogLevel(&cfg.Logging, o.level); err != nil {
+		return err
 	}
-	log, err := cliutil.Logger(os.Stderr, level)
+	if o.printConfig {
+		return cliutil.PrintConfig(stdout, stderr, cfg.LogLevel, warns, cfg.Files, cfg.YAML)
+	}
+	if o.publishDaemon {
+		return publishDaemon(ctx, cfg, stderr)
+	}
+	log, logFile, err := cliutil.NewLogger(stderr, cfg.Logging)
 	if err != nil {
 		return err
 	}
-	if daemon {
-		return master.ServePublishDaemon(ctx, cfg, log, os.Stdin, os.Stdout)
+	if logFile != nil {
+		defer logFile.Close()
 	}
-	for _, w := range warns {
-		log.Warn("config: " + w.String())
+	cliutil.LogWarnings(log, slog.LevelWarn, warns)
+	removePidfile, err := cliutil.WritePidfile(cfg.Pidfile)
+	if err != nil {
+		return err
+	}
+	defer removePidfile()
+	// Salt's master drops to its user before it binds: its ports are
+	// unprivileged, and what it creates from here on is the user's.
+	if err := cliutil.RunAs(cfg.User, []string{cfg.PKIDir, cfg.CacheDir, cfg.SockDir}, []string{cfg.LogFile, cfg.Pidfile}, log); err != nil {
+		return err
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	argv := []string{self, "--publish-daemon", "--config-dir", dir}
-	if level != "" {
-		argv = append(argv, "--log-level", level)
+	argv := []string{self, "--publish-daemon", "--config-dir", o.dir}
+	if o.level != "" {
+		argv = append(argv, "--log-level", o.level)
 	}
 	m, err := master.NewWith(cfg, master.Options{Logger: log, PublishDaemon: argv})
 	if err != nil {
-		return cliutil.Hint(err, fmt.Sprintf("check %s/master (root_dir, interface, ports, sock_dir)", dir))
+		return cliutil.Hint(err, fmt.Sprintf("check %s/master (root_dir, interface, ports, sock_dir)", o.dir))
 	}
 	return m.Run(ctx)
+}
+
+// publishDaemon serves the publish port for the master that started this
+// process. It logs as the master does, to the console (the master's
+// stderr) and to log_file; to the console alone if it cannot open
+// log_file, which the master opened before it switched to its user.
+func publishDaemon(ctx context.Context, cfg *config.Master, stderr io.Writer) error {
+	log, logFile, openErr := cliutil.NewLogger(stderr, cfg.Logging)
+	if openErr != nil {
+		noFile := cfg.Logging
+		noFile.LogFile = ""
+		var err error
+		if log, _, err = cliutil.NewLogger(stderr, noFile); err != nil {
+			return err
+		}
+		log.Warn("publish daemon: logging to the console only", "log_file", cfg.LogFile, "err", openErr)
+	}
+	if logFile != nil {
+		defer logFile.Close()
+	}
+	return master.ServePublishDaemon(ctx, cfg, log, os.Stdin, os.Stdout)
 }

@@ -1,11 +1,13 @@
 // Command brine-minion runs the Brine minion daemon.
 //
-// Exit status: 0 after a clean shutdown (SIGTERM or SIGINT), 1 on an
-// error, 2 on bad usage.
+// Exit status: 0 after a clean shutdown (SIGTERM or SIGINT) or after
+// --print-config, 1 on an error, 2 on bad usage.
 package main
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,37 +21,56 @@ import (
 )
 
 func main() {
+	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
 		Name:    "brine-minion",
 		Usage:   "the Brine minion daemon",
 		Version: version.String(),
-		Flags:   []cli.Flag{cliutil.ConfigDirFlag(), cliutil.LogLevelFlag(true)},
+		Description: "Reads DIR/minion, then DIR/minion.d/*.conf and the files its include names (Salt's keys;\n" +
+			"root_dir moves every path). It stays in the foreground, without -d: run it under systemd.",
+		Flags: []cli.Flag{cliutil.ConfigDirFlag(), cliutil.LogLevelFlag(true), cliutil.PrintConfigFlag(), cliutil.DaemonFlag()},
 		Action: func(c *cli.Context) error {
-			return runMinion(c.Context, c.String("config-dir"), c.String("log-level"))
+			if c.Bool("daemon") {
+				return cliutil.ErrNoDaemon
+			}
+			return runMinion(c.Context, c.String("config-dir"), c.String("log-level"), c.Bool("print-config"))
 		},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := app.RunContext(ctx, os.Args); err != nil {
-		cliutil.Exit("brine-minion", err, 1)
+		code := 1
+		if errors.Is(err, cliutil.ErrNoDaemon) {
+			code = 2
+		}
+		cliutil.Exit("brine-minion", err, code)
 	}
 }
 
-func runMinion(ctx context.Context, dir, level string) error {
+func runMinion(ctx context.Context, dir, level string, printConfig bool) error {
 	cfg, warns, err := config.LoadMinion(dir)
 	if err != nil {
 		return err
 	}
-	if level == "" {
-		level = cfg.LogLevel
+	if err := cliutil.ApplyLogLevel(&cfg.Logging, level); err != nil {
+		return err
 	}
-	log, err := cliutil.Logger(os.Stderr, level)
+	if printConfig {
+		return cliutil.PrintConfig(os.Stdout, os.Stderr, cfg.LogLevel, warns, cfg.Files, cfg.YAML)
+	}
+	log, logFile, err := cliutil.NewLogger(os.Stderr, cfg.Logging)
 	if err != nil {
 		return err
 	}
-	for _, w := range warns {
-		log.Warn("config: " + w.String())
+	if logFile != nil {
+		defer logFile.Close()
 	}
+	cliutil.LogWarnings(log, slog.LevelWarn, warns)
+	removePidfile, err := cliutil.WritePidfile(cfg.Pidfile)
+	if err != nil {
+		return err
+	}
+	defer removePidfile()
 	m, err := minion.New(cfg, log)
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 )
 
 func main() {
+	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
 		Name:            "brine-run",
 		Usage:           "run a master-side runner (like salt-run)",
@@ -35,6 +36,9 @@ func main() {
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
 				return cliutil.Hint(errNoRunner, "brine-run manage.up")
+			}
+			if err := cliutil.CheckLogLevel(c.String("log-level")); err != nil {
+				return err
 			}
 			return runRunner(c.Context, options{
 				configDir: c.String("config-dir"), fun: c.Args().First(), args: c.Args().Tail(),

@@ -31,6 +31,7 @@ import (
 )
 
 func main() {
+	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
 		Name:    "brine-swarm",
 		Usage:   "run many minions in one process against a master",

@@ -26,6 +26,7 @@ import (
 func main() {
 	// -v is --verbose, as in salt; --version has no short form.
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
 		Name:            "brine",
 		Usage:           "run a function on the targeted minions (like salt)",
@@ -86,6 +87,9 @@ func optionsFrom(c *cli.Context) (options, error) {
 		out: c.String("out"), outFile: c.String("out-file"), noColor: c.Bool("no-color"),
 		batch: c.String("batch-size"), batchWait: time.Duration(c.Float64("batch-wait") * float64(time.Second)),
 		hideTimeout: c.Bool("hide-timeout"), retcodePassthrough: c.Bool("retcode-passthrough"),
+	}
+	if err := cliutil.CheckLogLevel(o.logLevel); err != nil {
+		return o, err
 	}
 	var err error
 	if o.tgtType, err = cliutil.TargetType(c); err != nil {

@@ -1,6 +1,7 @@
 // Package cliutil holds what every Brine binary's command line shares: the
-// config-dir and log-level flags, the logger they set up, and the way a
-// failure is reported to the user.
+// config-dir, log-level and version flags, the loggers they set up, the
+// daemons' pidfile and user switch, and the way a failure is reported to
+// the user.
 package cliutil
 
 import (
@@ -38,6 +39,13 @@ func LogLevelFlag(short bool) *cli.StringFlag {
 	return f
 }
 
+// PrintVersion is every binary's cli.VersionPrinter: the program's name
+// and version.String(), as salt-master --version prints its name and
+// release.
+func PrintVersion(c *cli.Context) {
+	fmt.Fprintf(c.App.Writer, "%s %s\n", c.App.Name, c.App.Version)
+}
+
 // ParseLevel maps Salt's log level names to slog levels. quiet disables
 // logging.
 func ParseLevel(s string) (slog.Level, bool, error) {
@@ -58,16 +66,17 @@ func ParseLevel(s string) (slog.Level, bool, error) {
 	return 0, false, fmt.Errorf("unknown log level %q", s)
 }
 
-// Logger returns a text logger on w at the given Salt level name.
+// Logger returns a text logger on w at the given Salt level name: the
+// command-line tools' logger, which logs to the console only.
 func Logger(w io.Writer, level string) (*slog.Logger, error) {
-	lvl, on, err := ParseLevel(level)
+	h, err := handler(w, level, "text")
 	if err != nil {
 		return nil, err
 	}
-	if !on {
+	if h == nil {
 		return slog.New(slog.DiscardHandler), nil
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+	return slog.New(h), nil
 }
 
 // HintError is an error with a hint for the user about what to do.

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The tests run this test binary as brine-master: with the variable set,
+// it is the command (and so is the publish daemon it starts, which
+// inherits the variable).
+func TestMain(m *testing.M) {
+	if os.Getenv("BRINE_MASTER_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+const timeout = 60 * time.Second
+
+// binary copies this test binary to a directory every user may read, as
+// brine-master (the name the pidfile check compares).
+func binary(t *testing.T, dir string) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "brine-master")
+	if err := os.WriteFile(path, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// world makes a temporary directory that any user can reach.
+func world(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "bmaster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// proc is a running brine-master and its stderr's lines.
+type proc struct {
+	cmd   *exec.Cmd
+	lines chan string
+	done  chan error
+}
+
+func startMaster(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	m := &proc{cmd: exec.Command(bin, args...), lines: make(chan string, 1000), done: make(chan error, 1)}
+	m.cmd.Env = append(os.Environ(), "BRINE_MASTER_TEST_MAIN=1")
+	stderr, err := m.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			m.lines <- sc.Text()
+		}
+		close(m.lines)
+		m.done <- m.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		m.cmd.Process.Kill()
+		for range m.lines {
+		}
+	})
+	return m
+}
+
+// waitLine waits for a stderr line containing sub and returns it.
+func (m *proc) waitLine(t *testing.T, sub string) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	var seen []string
+	for {
+		select {
+		case l, ok := <-m.lines:
+			if !ok {
+				t.Fatalf("brine-master exited without logging %q:\n%s", sub, strings.Join(seen, "\n"))
+			}
+			if strings.Contains(l, sub) {
+				return l
+			}
+			seen = append(seen, l)
+		case <-deadline:
+			t.Fatalf("no %q from brine-master:\n%s", sub, strings.Join(seen, "\n"))
+		}
+	}
+}
+
+// wait waits for the process to exit, draining its stderr.
+func (m *proc) wait(t *testing.T) (string, error) {
+	t.Helper()
+	var out []string
+	deadline := time.After(timeout)
+	for {
+		select {
+		case l, ok := <-m.lines:
+			if ok {
+				out = append(out, l)
+				continue
+			}
+			return strings.Join(out, "\n"), <-m.done
+		case <-deadline:
+			t.Fatal("brine-master did not exit")
+		}
+	}
+}
+
+// uidOf is the real, effective, saved and filesystem uids of process pid.
+func uidOf(t *testing.T, pid int) []string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "Uid:"); ok {
+			return strings.Fields(rest)
+		}
+	}
+	t.Fatalf("no Uid in /proc/%d/status", pid)
+	return nil
+}
+
+func owner(t *testing.T, path string) int {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(fi.Sys().(*syscall.Stat_t).Uid)
+}
+
+// Started as root with user: nobody, the master hands its directories,
+// log file and pidfile to nobody and runs as nobody, its publish daemon
+// too; a second start with the same pidfile is refused.
+func TestRunsAsUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching users needs root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skipf("no user nobody: %v", err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	dir := world(t)
+	bin := binary(t, dir)
+	root := filepath.Join(dir, "root")
+	etc := filepath.Join(dir, "etc")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf("root_dir: %s\ninterface: 127.0.0.1\nret_port: %d\npublish_port: %d\nuser: nobody\nlog_level: info\n",
+		root, freePort(t), freePort(t))
+	if err := os.WriteFile(filepath.Join(etc, "master"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := startMaster(t, bin, "-c", etc)
+	m.waitLine(t, "master: serving")
+	pid := m.cmd.Process.Pid
+	want := strconv.Itoa(uid)
+	if got := uidOf(t, pid); strings.Join(got, " ") != strings.Repeat(want+" ", 3)+want {
+		t.Errorf("master uids %v, want all %s", got, want)
+	}
+	kids, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var children []string
+	for _, k := range kids {
+		b, _ := os.ReadFile(k)
+		children = append(children, strings.Fields(string(b))...)
+	}
+	if len(children) != 1 {
+		t.Fatalf("master children %v, want its publish daemon", children)
+	}
+	child, _ := strconv.Atoi(children[0])
+	if got := uidOf(t, child); got[1] != want {
+		t.Errorf("publish daemon uids %v, want %s", got, want)
+	}
+	pidfile := filepath.Join(root, "var/run/brine-master.pid")
+	if b, _ := os.ReadFile(pidfile); strings.TrimSpace(string(b)) != strconv.Itoa(pid) {
+		t.Errorf("pidfile holds %q, want %d", b, pid)
+	}
+	for _, p := range []string{"etc/brine/pki/master", "etc/brine/pki/master/master.pem", "var/cache/brine/master",
+		"var/cache/brine/master/sessions", "var/run/brine/master", "var/log/brine/master", "var/run/brine-master.pid"} {
+		if got := owner(t, filepath.Join(root, p)); got != uid {
+			t.Errorf("%s belongs to uid %d, want %d", p, got, uid)
+		}
+	}
+
+	second := startMaster(t, bin, "-c", etc)
+	if out, err := second.wait(t); err == nil || !strings.Contains(out, fmt.Sprintf("already running as pid %d", pid)) {
+		t.Errorf("a second master: %v\n%s", err, out)
+	}
+
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	if out, err := m.wait(t); err != nil {
+		t.Fatalf("master exited with %v after SIGTERM:\n%s", err, out)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	dir := world(t)
+	bin := binary(t, dir)
+	etc := filepath.Join(dir, "etc")
+	root := filepath.Join(dir, "root")
+	os.MkdirAll(filepath.Join(etc, "master.d"), 0o755)
+	os.WriteFile(filepath.Join(etc, "master"), []byte("root_dir: "+root+"\ngitfs_remotes: [a]\n"), 0o644)
+	os.WriteFile(filepath.Join(etc, "master.d", "ports.conf"), []byte("ret_port: 14506\n"), 0o644)
+	run := func(args ...string) (string, string, int) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "BRINE_MASTER_TEST_MAIN=1")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return stdout.String(), stderr.String(), code
+	}
+
+	out, errOut, code := run("-c", etc, "--print-config", "-l", "info")
+	if code != 0 {
+		t.Fatalf("--print-config: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, `unknown key \"gitfs_remotes\" ignored`) {
+		t.Errorf("--print-config: no warning for gitfs_remotes on stderr: %q", errOut)
+	}
+	if !strings.HasPrefix(out, "# read from "+filepath.Join(etc, "master")+", "+filepath.Join(etc, "master.d", "ports.conf")+"\n") {
+		t.Errorf("--print-config does not name its files: %q", out[:min(len(out), 200)])
+	}
+	var printed map[string]any
+	if err := yaml.Unmarshal([]byte(out), &printed); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]any{"ret_port": 14506, "pidfile": filepath.Join(root, "var/run/brine-master.pid"),
+		"log_level": "info", "log_level_logfile": "info", "user": "root"} {
+		if printed[k] != v {
+			t.Errorf("--print-config %s: %v, want %v", k, printed[k], v)
+		}
+	}
+	if _, ok := printed["gitfs_remotes"]; ok {
+		t.Error("--print-config shows an unknown key")
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Errorf("--print-config created %s: %v", root, err)
+	}
+
+	if _, errOut, code := run("-c", etc, "-d"); code != 2 || !strings.Contains(errOut, "hint: run it under systemd") {
+		t.Errorf("-d: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := run("-c", etc, "-l", "loud", "--print-config"); code != 1 || !strings.Contains(errOut, `unknown log level "loud"`) {
+		t.Errorf("-l loud: exit %d\n%s", code, errOut)
+	}
+	if out, _, code := run("--version"); code != 0 || !strings.HasPrefix(out, "brine-master ") || !strings.Contains(out, "Salt protocol") {
+		t.Errorf("--version: exit %d %q", code, out)
+	}
+	if out, _, _ := run("--help"); !strings.Contains(out, "--daemon, -d") || !strings.Contains(out, "not supported") {
+		t.Errorf("--help does not say -d is unsupported:\n%s", out)
+	}
+}
