@@ -266,11 +266,15 @@ func writeFile(t testing.TB, path, text string) {
 }
 
 // masterDir writes the config of master `name` (its own root under the
-// cluster, the cluster's ports) and returns its config dir.
+// cluster, the cluster's ports, interface 127.0.0.1 unless extra sets
+// one) and returns its config dir.
 func (c *cluster) masterDir(name, extra string) string {
 	dir := filepath.Join(c.root, name, "etc")
+	if !strings.Contains(extra, "interface:") {
+		extra = "interface: 127.0.0.1\n" + extra
+	}
 	writeFile(c.t, filepath.Join(dir, "master"), fmt.Sprintf(
-		"root_dir: %s\ninterface: 127.0.0.1\nret_port: %d\npublish_port: %d\nlog_level: info\n%s",
+		"root_dir: %s\nret_port: %d\npublish_port: %d\nlog_level: info\n%s",
 		filepath.Join(c.root, name), c.retPort, c.pubPort, extra))
 	return dir
 }
