@@ -41,10 +41,12 @@ type Event struct {
 var ErrMalformed = errors.New("events: malformed event")
 
 // Encode returns the wire form of an event. It adds "_stamp" (now, UTC)
-// unless data has one, without modifying data.
+// unless data has one, without modifying data. A tag holding the separator,
+// or ending in "\n" (the separator would then start inside it), is refused:
+// it would not read back.
 func Encode(tag string, data map[string]any, now time.Time) ([]byte, error) {
-	if strings.Contains(tag, Separator) {
-		return nil, fmt.Errorf("events: tag %q contains the separator", tag)
+	if strings.Contains(tag, Separator) || strings.HasSuffix(tag, "\n") {
+		return nil, fmt.Errorf("events: tag %q contains the separator or ends in a newline", tag)
 	}
 	d := make(map[string]any, len(data)+1)
 	maps.Copy(d, data)
