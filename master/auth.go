@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/crypto"
+	"github.com/brine-project/brine/master/metrics"
 	"github.com/brine-project/brine/master/pki"
 	"github.com/brine-project/brine/transport"
 	"github.com/brine-project/brine/transport/wire"
@@ -20,6 +21,10 @@ import (
 // session key (both OAEP under its own key), the echo of its token, and
 // the X9.31 signature of the AES key.
 func (m *Master) auth(ctx context.Context, load map[string]any, version int) []byte {
+	// outcome is what brine_master_auths_total counts this request as;
+	// event, and the answers below that fire none, set it.
+	outcome := metrics.AuthInvalid
+	defer func() { m.metrics.Auth(outcome) }()
 	id, _ := wire.OptString(load, "id")
 	nonce, _ := wire.OptString(load, "nonce")
 	encName, _ := wire.OptString(load, "enc_algo")
@@ -44,6 +49,7 @@ func (m *Master) auth(ctx context.Context, load map[string]any, version int) []b
 		// An auth storm: better a quick "come back in a few seconds" than
 		// a full authentication the minion has stopped waiting for.
 		m.log.Info("master: auth requests are queueing; asking the minion to retry later", "minion", id, "retry_after", after)
+		outcome = metrics.AuthRetry
 		return answer("retry", wire.Field{Key: "retry_after", Value: after})
 	}
 
@@ -62,7 +68,9 @@ func (m *Master) auth(ctx context.Context, load map[string]any, version int) []b
 		return answer(false)
 	}
 	pubClean := crypto.CleanKey([]byte(pubText))
+	outcome = metrics.AuthError // a well-formed request: a failure from here on is the master's
 	event := func(act string, result bool) {
+		outcome = act
 		if m.cfg.AuthEvents {
 			m.fire(ctx, "salt/auth", map[string]any{"result": result, "act": act, "id": id, "pub": pubClean})
 		}

@@ -204,6 +204,7 @@ func (m *Master) returnLoad(ctx context.Context, id string, load map[string]any)
 	case err != nil:
 		m.log.Error("master: storing a return", "minion", id, "jid", jid, "err", err)
 	}
+	m.metrics.Return()
 	m.fire(ctx, "salt/job/"+jid+"/ret/"+id, load)
 	m.returns.deliver(jid, id, load)
 }

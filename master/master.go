@@ -30,10 +30,14 @@ import (
 	"github.com/brine-project/brine/master/fileserver"
 	"github.com/brine-project/brine/master/jobcache"
 	"github.com/brine-project/brine/master/mcache"
+	"github.com/brine-project/brine/master/metrics"
 	"github.com/brine-project/brine/master/pillar"
 	"github.com/brine-project/brine/master/pki"
 	"github.com/brine-project/brine/transport"
 )
+
+// jobCacheFile is the job cache's file in cachedir.
+const jobCacheFile = "jobs.db"
 
 // Master is a running master. Create it with New, run it with Run.
 type Master struct {
@@ -73,6 +77,9 @@ type Master struct {
 	publisher *transport.Publisher
 	daemon    *publishDaemon // the publish port's process, if it has one
 	server    *transport.ReqServer
+
+	metrics   *metrics.Master // nil: metrics_port is 0
+	metricsLn net.Listener    // bound by New, served by Run
 }
 
 // transportOptions are the master's socket options: heartbeat_interval's
@@ -158,7 +165,7 @@ func NewWith(cfg *config.Master, o Options) (*Master, error) {
 	}
 	m.jobs = jobcache.Null()
 	if cfg.JobCache {
-		if m.jobs, err = jobcache.OpenBolt(filepath.Join(cfg.CacheDir, "jobs.db"), time.Duration(cfg.KeepJobsSeconds)*time.Second); err != nil {
+		if m.jobs, err = jobcache.OpenBolt(filepath.Join(cfg.CacheDir, jobCacheFile), time.Duration(cfg.KeepJobsSeconds)*time.Second); err != nil {
 			return nil, fmt.Errorf("master: job cache: %w", err)
 		}
 	}
@@ -203,6 +210,10 @@ func NewWith(cfg *config.Master, o Options) (*Master, error) {
 		m.jobs.Close()
 		return nil, fmt.Errorf("master: request server: %w", err)
 	}
+	if err := m.openMetrics(); err != nil {
+		m.Close()
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -219,6 +230,9 @@ func (m *Master) Close() error {
 	m.publisher.Close()
 	m.stopDaemon()
 	m.server.Close()
+	if m.metricsLn != nil {
+		m.metricsLn.Close()
+	}
 	return m.jobs.Close()
 }
 
@@ -250,6 +264,9 @@ func (m *Master) Run(ctx context.Context) error {
 	}
 	if m.daemon != nil {
 		g.Go(func() error { return m.daemon.watch(ctx) })
+	}
+	if m.metrics != nil {
+		g.Go(func() error { return m.metrics.Serve(ctx, m.metricsLn, m.log) })
 	}
 	err := g.Wait()
 	m.stopDaemon() // after the publisher has handed it everything

@@ -52,6 +52,7 @@ func (m *Master) wrapLoad(load map[string]any) ([]byte, error) {
 		}
 		pub.SigAlgo = string(m.pubSigAlgo)
 	}
+	m.metrics.Publication()
 	return pub.Marshal()
 }
 

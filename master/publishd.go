@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,11 +36,18 @@ import (
 // bind the publish port.
 const daemonReadyTimeout = 30 * time.Second
 
+// subscribersEvery is how often a daemon whose master serves metrics
+// checks how many minions are subscribed, and tells the master when the
+// number changed: fresh enough for any scrape interval, and no cost.
+const subscribersEvery = time.Second
+
 // ServePublishDaemon is the publish daemon's whole life: it binds
 // <sock_dir>/publish_daemon.ipc and the publish port, writes "ready
 // <host:port>" and a newline to ready, and forwards until ctx ends or
 // parent reaches EOF: the master holds the other end of that pipe, so the
-// daemon never outlives it.
+// daemon never outlives it. With metrics_port set it also writes
+// "subscribers N" lines to ready whenever the number of subscribed
+// minions changes: the master's connected minions gauge.
 func ServePublishDaemon(ctx context.Context, cfg *config.Master, log *slog.Logger, parent io.Reader, ready io.Writer) error {
 	p, err := transport.NewPublisher(transport.PublisherConfig{
 		Pull:    "ipc://" + filepath.Join(cfg.SockDir, transport.PublishDaemonFile),
@@ -59,7 +68,32 @@ func ServePublishDaemon(ctx context.Context, cfg *config.Master, log *slog.Logge
 		return err
 	}
 	log.Info("publish daemon: serving", "publish", p.PubAddr().String())
+	if cfg.MetricsPort != 0 {
+		reported := make(chan struct{})
+		go func() { reportSubscribers(ctx, p, ready); close(reported) }()
+		defer func() { cancel(); <-reported }()
+	}
 	return p.Serve(ctx)
+}
+
+// reportSubscribers writes "subscribers N" to w each time N changes.
+func reportSubscribers(ctx context.Context, p *transport.Publisher, w io.Writer) {
+	t := time.NewTicker(subscribersEvery)
+	defer t.Stop()
+	last := -1
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n := p.Subscribers(); n != last {
+			if _, err := fmt.Fprintf(w, "subscribers %d\n", n); err != nil {
+				return
+			}
+			last = n
+		}
+	}
 }
 
 // publishDaemon is the master's handle on its daemon process.
@@ -69,6 +103,7 @@ type publishDaemon struct {
 	addr   net.Addr       // the publish port it bound
 	exited chan struct{}  // closed when the process has ended
 	err    error          // how it ended; set before exited is closed
+	subs   atomic.Int64   // minions subscribed, as the daemon last said
 }
 
 // startPublishDaemon runs argv as the publish daemon and waits until it
@@ -98,7 +133,7 @@ func startPublishDaemon(argv []string, log *slog.Logger) (*publishDaemon, error)
 			line <- sc.Text()
 		}
 		close(line)
-		io.Copy(io.Discard, out) // keep the pipe drained
+		d.readReports(sc, out)
 	}()
 	go func() {
 		d.err = cmd.Wait()
@@ -123,6 +158,22 @@ func startPublishDaemon(argv []string, log *slog.Logger) (*publishDaemon, error)
 		return fail(fmt.Errorf("master: the publish daemon did not bind the publish port within %v", daemonReadyTimeout))
 	}
 }
+
+// readReports takes the daemon's "subscribers N" lines until its stdout
+// closes, and keeps the pipe drained whatever else comes.
+func (d *publishDaemon) readReports(sc *bufio.Scanner, out io.Reader) {
+	for sc.Scan() {
+		if n, ok := strings.CutPrefix(sc.Text(), "subscribers "); ok {
+			if v, err := strconv.ParseInt(n, 10, 64); err == nil {
+				d.subs.Store(v)
+			}
+		}
+	}
+	io.Copy(io.Discard, out)
+}
+
+// subscribers is how many minions the daemon last said are subscribed.
+func (d *publishDaemon) subscribers() int { return int(d.subs.Load()) }
 
 // stop ends the daemon: its stdin closes, it sends what it holds and
 // exits; one that does not within the shutdown grace is killed.

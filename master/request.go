@@ -33,6 +33,7 @@ func (m *Master) handle(ctx context.Context, raw []byte) []byte {
 			return errorReply("bad load: id contains a null byte")
 		}
 		cmd, _ := wire.OptString(load, "cmd")
+		defer m.metrics.Request(cmd, receivedAt(ctx))
 		switch cmd {
 		case "_auth":
 			return m.auth(ctx, load, req.Version)
@@ -56,8 +57,8 @@ func (m *Master) handle(ctx context.Context, raw []byte) []byte {
 
 // handleAES decrypts and checks a minion's AES request, runs its command
 // and encrypts the answer. Version 3 requests are under the minion's
-// session key and must carry the minion's tok; older ones are under the
-// master AES key.
+// session key; older ones are under the master AES key. Every one must
+// carry the minion's tok.
 func (m *Master) handleAES(ctx context.Context, req *wire.Request) []byte {
 	blob := req.Load.([]byte)
 	var c *crypto.Crypticle
@@ -111,16 +112,19 @@ func (m *Master) handleAES(ctx context.Context, req *wire.Request) []byte {
 			m.log.Warn("master: request id mismatch", "envelope", req.ID, "load", id)
 			return errorReply(badLoad)
 		}
-		if tokErr != nil {
-			m.log.Warn("master: request without a tok", "minion", id)
-			return errorReply(badLoad)
-		}
 	}
-	if tokErr == nil {
-		if err := m.checkTok(id, tok); err != nil {
-			m.log.Warn("master: minion token did not validate", "minion", id, "err", err)
-			return errorReply(badLoad)
-		}
+	// Every version needs the tok: older requests are under the master AES
+	// key, which every accepted minion holds, so without it nothing ties
+	// the load's id to the sender and one minion could return, fire events
+	// or push files as another (Salt's CVE-2025-62349, a downgrade to
+	// version 2).
+	if tokErr != nil {
+		m.log.Warn("master: request without a tok", "minion", id, "version", req.Version)
+		return errorReply(badLoad)
+	}
+	if err := m.checkTok(id, tok); err != nil {
+		m.log.Warn("master: minion token did not validate", "minion", id, "err", err)
+		return errorReply(badLoad)
 	}
 	ts, tsErr := wire.Int(load, "ts")
 	if err := m.replays.check(id, nonce, ts, tsErr == nil); err != nil {
@@ -129,7 +133,9 @@ func (m *Master) handleAES(ctx context.Context, req *wire.Request) []byte {
 	}
 
 	cmd, _ := wire.OptString(load, "cmd")
+	start := receivedAt(ctx)
 	if cmd == "_pillar" {
+		defer m.metrics.Request(cmd, start)
 		// send_private: a clear reply of its own, sealed for the minion.
 		encAlgo, err1 := crypto.ParseEncAlgo(req.EncAlgo)
 		sigAlgo, err2 := crypto.ParseSigAlgo(req.SigAlgo)
@@ -154,10 +160,12 @@ func (m *Master) handleAES(ctx context.Context, req *wire.Request) []byte {
 				defer m.returnSlots.release()
 				m.returnLoad(ctx, id, load)
 				reply(m.sealReply(c, nonce, nil))
+				m.metrics.Request(cmd, start)
 			}()
 			return nil
 		}
 	}
+	defer m.metrics.Request(cmd, start)
 	return m.sealReply(c, nonce, m.aesCommand(ctx, cmd, id, load))
 }
 

@@ -60,6 +60,7 @@ func (m *Minion) dispatch(ctx context.Context, load map[string]any) {
 		defer m.jobsWG.Done()
 		jctx, done := m.tracker.Start(ctx, job)
 		res := m.registry.Run(jctx, fun, arg, job, m.env)
+		m.metrics.Job(res.Success)
 		done()
 		m.sendReturn(ctx, job, res)
 	}()

@@ -27,6 +27,7 @@ import (
 	"github.com/brine-project/brine/events"
 	"github.com/brine-project/brine/minion/fileclient"
 	"github.com/brine-project/brine/minion/grains"
+	"github.com/brine-project/brine/minion/metrics"
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/all"
 	"github.com/brine-project/brine/minion/spool"
@@ -61,10 +62,14 @@ type Minion struct {
 	env      *modules.Env
 	jobsWG   sync.WaitGroup // running jobs
 
+	lastHMACReauth time.Time // publication loop only: see hmacReauthDue
+
 	spool     *spool.Spool  // returns the master could not take; nil: none
 	spoolKick chan struct{} // cap 1: try the spool now
 
 	opts Options
+
+	metrics *metrics.Minion // nil: metrics_port is 0
 
 	bus       *transport.Publisher // the minion's own event bus
 	local     *events.LocalFirer   // fires onto bus
@@ -185,6 +190,7 @@ func (m *Minion) useKey(priv *rsa.PrivateKey, tok []byte) error {
 // master may have restarted with a new AES key) or a publication fails
 // its HMAC (the key was rotated).
 func (m *Minion) Run(ctx context.Context) error {
+	defer m.serveMetrics(ctx)()
 	var err error
 	m.req, err = transport.NewReqClient(transport.ReqClientConfig{
 		Addr:    m.cfg.RetEndpoint(),
@@ -245,6 +251,7 @@ func (m *Minion) Run(ctx context.Context) error {
 				}
 			})
 			if wasDown {
+				m.metrics.Reconnect()
 				select {
 				case reauth <- struct{}{}:
 				default:
@@ -576,7 +583,7 @@ func (m *Minion) publication(ctx context.Context, msg [][]byte) {
 		}
 	}
 	plain, err := c.aes.Open(pub.Load, "")
-	if errors.Is(err, crypto.ErrHMAC) {
+	if errors.Is(err, crypto.ErrHMAC) && m.hmacReauthDue() {
 		m.log.Info("minion: a publication does not verify with our AES key; authenticating again")
 		if err := m.reauth(ctx, c); err != nil || ctx.Err() != nil {
 			return
@@ -600,6 +607,24 @@ func (m *Minion) publication(ctx context.Context, msg [][]byte) {
 	}
 	delete(load, "serial")
 	m.dispatch(ctx, load)
+}
+
+// hmacReauthEvery bounds how often a publication that fails its HMAC makes
+// the minion authenticate again. A rotated AES key needs one; a stream of
+// forged publications (one who can write to the publish link, when
+// sign_pub_messages is off) must not keep the minion re-authenticating
+// instead of serving.
+const hmacReauthEvery = time.Minute
+
+// hmacReauthDue reports whether a publication failing its HMAC may make
+// the minion authenticate again now, and if so counts it.
+func (m *Minion) hmacReauthDue() bool {
+	now := time.Now()
+	if !m.lastHMACReauth.IsZero() && now.Sub(m.lastHMACReauth) < hmacReauthEvery {
+		return false
+	}
+	m.lastHMACReauth = now
+	return true
 }
 
 // newNonce is uuid4().hex: 32 lowercase hex digits.

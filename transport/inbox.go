@@ -61,6 +61,13 @@ func (b *inbox) put(d delivery, done <-chan struct{}) bool {
 	}
 }
 
+// len returns how many deliveries are queued.
+func (b *inbox) len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.q) - b.head
+}
+
 // tryGet takes the oldest delivery, if any.
 func (b *inbox) tryGet() (delivery, bool) {
 	b.mu.Lock()

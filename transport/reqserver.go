@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,6 +65,7 @@ type ReqServer struct {
 	router *Router
 	addr   net.Addr
 	later  sync.WaitGroup // replies promised by ReplyLater, not yet sent
+	taken  atomic.Int64   // requests taken off the ROUTER, not yet answered
 }
 
 // laterKey keys a handler's *deferral in its context; receivedKey the
@@ -133,6 +135,14 @@ func NewReqServer(cfg ReqServerConfig) (*ReqServer, error) {
 	return &ReqServer{cfg: cfg, router: r, addr: addr}, nil
 }
 
+// Pending returns how many requests have been received and not yet
+// answered: those queued for a worker, those being handled, and those
+// whose handler deferred its reply with ReplyLater. A metrics gauge reads
+// it; it is safe for concurrent use.
+func (s *ReqServer) Pending() int {
+	return s.router.in.len() + int(s.taken.Load())
+}
+
 // Close closes a server that is not served (Serve closes it on return).
 func (s *ReqServer) Close() error { return s.router.Close() }
 
@@ -175,9 +185,11 @@ func (s *ReqServer) Serve(ctx context.Context) error {
 		if err != nil {
 			break
 		}
+		s.taken.Add(1)
 		select {
 		case jobs <- j:
 		case <-ctx.Done():
+			s.taken.Add(-1) // dropped: we are shutting down
 		}
 	}
 	close(jobs)
@@ -202,11 +214,15 @@ func (s *ReqServer) answer(ctx context.Context, m [][]byte) {
 		}
 	}
 	if delim < 0 || delim == len(m)-1 {
+		s.taken.Add(-1)
 		log.Info("transport: dropping request without envelope or body")
 		return
 	}
 	envelope := m[: delim+1 : delim+1]
+	// Each request reaches send at most once (d.send guards the deferred
+	// path), so Pending counts it until its answer is queued.
 	send := func(reply []byte) {
+		defer s.taken.Add(-1)
 		if err := s.router.Send(ctx, append(envelope, reply)); err != nil {
 			// The peer left, or stopped reading: nothing to answer.
 			log.Debug("transport: reply not sent", "err", err)
