@@ -111,3 +111,63 @@ func TestPillarAndFileServer(t *testing.T) {
 		t.Errorf("_master_opts file_roots = %v", opts["file_roots"])
 	}
 }
+
+// cp.push reaches the master as _file_recv: a path that leaves the
+// minion's own directory (CVE-2020-11652's traversal) or a push made in
+// another minion's name stores nothing.
+func TestFileRecvRefused(t *testing.T) {
+	m, rec := newTestMaster(t, func(c *config.Master) { c.FileRecv = true })
+	a := newMinionSide(t, "web-1", "minion-a")
+	m.keys.Put(pki.Accepted, a.id, a.pub())
+	m.keys.Put(pki.Accepted, "web-2", a.pub())
+	recv := filepath.Join(m.cfg.CacheDir, "minions")
+	push := func(id string, path ...any) wire.Map {
+		return wire.Map{{Key: "cmd", Value: "_file_recv"}, {Key: "id", Value: id}, {Key: "path", Value: path},
+			{Key: "size", Value: int64(4)}, {Key: "loc", Value: int64(0)}, {Key: "data", Value: "evil"}}
+	}
+	ask := func(t *testing.T, load wire.Map) any {
+		t.Helper()
+		raw, nonce := aesRequest(t, m, a, a.id, load)
+		got, err := openReply(t, m, a.id, nonce, m.handle(context.Background(), raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		name string
+		path []any
+	}{
+		{"dot-dot out of the push directory", []any{"..", "..", "..", "pki", "minions", "web-3"}},
+		{"dot-dot into another minion", []any{"..", "..", "web-2", "files", "x"}},
+		{"dot-dot inside a component", []any{"a/../../../../x"}},
+		{"absolute path", []any{"/etc/cron.d/x"}},
+		{"NUL byte", []any{"x\x00.pub"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ask(t, push(a.id, tc.path...)); got != false {
+				t.Fatalf("answered %v, want False", got)
+			}
+		})
+	}
+	t.Run("as another minion", func(t *testing.T) {
+		raw, _ := aesRequest(t, m, a, a.id, push("web-2", "x"))
+		refusedAES(t, m, rec, raw)
+	})
+	if got := ask(t, push(a.id, "etc", "hosts")); got != true {
+		t.Fatalf("a good push answered %v", got)
+	}
+	var stored []string
+	filepath.WalkDir(m.cfg.RootDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if b, _ := os.ReadFile(p); string(b) == "evil" {
+			stored = append(stored, p)
+		}
+		return nil
+	})
+	if want := []string{filepath.Join(recv, a.id, "files", "etc", "hosts")}; !slices.Equal(stored, want) {
+		t.Fatalf("pushed data is in %v, want only %v", stored, want)
+	}
+}

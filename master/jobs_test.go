@@ -163,3 +163,76 @@ func mustMarshal(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// A minion's return is stored under its own id only, for a job the master
+// published: one claiming another minion's id is refused, one for an
+// unknown or invalid jid is dropped; none is stored or fired.
+func TestReturnsRefused(t *testing.T) {
+	m, rec := newTestMaster(t, nil)
+	a := newMinionSide(t, "web-1", "minion-a")
+	b := newMinionSide(t, "web-2", "minion-b")
+	m.keys.Put(pki.Accepted, a.id, a.pub())
+	m.keys.Put(pki.Accepted, b.id, b.pub())
+	ctx := context.Background()
+	v, _ := wire.UnmarshalMap(m.handle(ctx, publishReq(t, m, "*", "glob", m.rootKeys["root"])))
+	jid := v["load"].(map[string]any)["jid"].(string)
+	retLoad := func(id, jid string) wire.Map {
+		return wire.Map{
+			{Key: "cmd", Value: "_return"}, {Key: "id", Value: id}, {Key: "success", Value: true},
+			{Key: "return", Value: "forged"}, {Key: "retcode", Value: 0}, {Key: "jid", Value: jid},
+			{Key: "fun", Value: "test.ping"}, {Key: "fun_args", Value: []any{}},
+		}
+	}
+	// dropped checks that a return is answered (as Salt does) but neither
+	// stored nor fired.
+	dropped := func(t *testing.T, raw []byte, nonce, jid string) {
+		t.Helper()
+		fired := rec.count()
+		if got, err := openReply(t, m, a.id, nonce, m.handle(ctx, raw)); err != nil || got != nil {
+			t.Fatalf("_return answered %v, %v", got, err)
+		}
+		if rets, _ := m.jobs.Returns(ctx, jid); len(rets) != 0 {
+			t.Fatalf("stored %v", rets)
+		}
+		if rec.count() != fired {
+			t.Fatal("fired an event")
+		}
+	}
+
+	t.Run("load claims another minion", func(t *testing.T) {
+		raw, _ := aesRequest(t, m, a, a.id, retLoad(b.id, jid))
+		refusedAES(t, m, rec, raw)
+	})
+	t.Run("envelope claims another minion", func(t *testing.T) {
+		// web-1 knows its own session key, not web-2's.
+		raw, _ := aesRequest(t, m, a, b.id, retLoad(b.id, jid))
+		refusedAES(t, m, rec, raw)
+	})
+	t.Run("version 2 claims another minion with its own tok", func(t *testing.T) {
+		full, _ := channelLoad(t, a, retLoad(b.id, jid))
+		refusedAES(t, m, rec, sealRequest(t, m.aes.current().c, 2, "", full))
+	})
+	t.Run("version 2 claims another minion without a tok", func(t *testing.T) {
+		// The downgrade: every accepted minion holds the master AES key.
+		full, _ := channelLoad(t, a, retLoad(b.id, jid))
+		refusedAES(t, m, rec, sealRequest(t, m.aes.current().c, 2, "", withoutField(full, "tok")))
+	})
+	t.Run("unknown jid", func(t *testing.T) {
+		raw, nonce := aesRequest(t, m, a, a.id, retLoad(a.id, "20200101000000000000"))
+		dropped(t, raw, nonce, "20200101000000000000")
+	})
+	t.Run("invalid jid", func(t *testing.T) {
+		raw, nonce := aesRequest(t, m, a, a.id, retLoad(a.id, "../../"+jid))
+		dropped(t, raw, nonce, "../../"+jid)
+	})
+	if rets, _ := m.jobs.Returns(ctx, jid); len(rets) != 0 {
+		t.Fatalf("refused returns were stored: %v", rets)
+	}
+	raw, nonce := aesRequest(t, m, a, a.id, retLoad(a.id, jid))
+	if got, err := openReply(t, m, a.id, nonce, m.handle(ctx, raw)); err != nil || got != nil {
+		t.Fatalf("web-1's own return: %v, %v", got, err)
+	}
+	if rets, _ := m.jobs.Returns(ctx, jid); len(rets) != 1 || rets[a.id] == nil {
+		t.Fatalf("web-1's own return stored as %v", rets)
+	}
+}

@@ -47,6 +47,13 @@ func (r *recorder) Fire(_ context.Context, tag string, data map[string]any) erro
 	return nil
 }
 
+// count is how many events were fired so far.
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.evs)
+}
+
 // last returns the act of the last salt/auth event.
 func (r *recorder) lastAuth() string {
 	r.mu.Lock()
@@ -144,7 +151,7 @@ func (ms *minionSide) pub() string { return crypto.CleanKey(crypto.PublicKeyPEM(
 
 // authLoad builds an _auth load; withToken adds the token encrypted to the
 // master's key.
-func (ms *minionSide) authLoad(t *testing.T, m *Master, nonce string, withToken bool) wire.Map {
+func (ms *minionSide) authLoad(t testing.TB, m *Master, nonce string, withToken bool) wire.Map {
 	load := wire.Map{
 		{Key: "cmd", Value: "_auth"}, {Key: "id", Value: ms.id}, {Key: "nonce", Value: nonce},
 		{Key: "enc_algo", Value: "OAEP-SHA1"}, {Key: "sig_algo", Value: "PKCS1v15-SHA1"},
@@ -191,15 +198,19 @@ func (ms *minionSide) auth(t *testing.T, m *Master, withToken bool) map[string]a
 	return inner
 }
 
+// keyFiles lists the files an _auth or a request may create for a minion
+// id: its keys in the pki dir and its session key.
 func keyFiles(t *testing.T, m *Master) []string {
 	t.Helper()
 	var out []string
-	filepath.WalkDir(m.cfg.PKIDir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			out = append(out, strings.TrimPrefix(p, m.cfg.PKIDir))
-		}
-		return nil
-	})
+	for _, dir := range []string{m.cfg.PKIDir, filepath.Join(m.cfg.CacheDir, "sessions")} {
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				out = append(out, p)
+			}
+			return nil
+		})
+	}
 	return out
 }
 
@@ -346,8 +357,8 @@ func TestAuthPolicies(t *testing.T) {
 	}
 }
 
-// Bad input is answered, writes nothing to the pki dir, and the master
-// goes on serving a good minion.
+// Bad input is answered, writes nothing to the pki dir or the session
+// keys, and the master goes on serving a good minion.
 func TestAuthBadInput(t *testing.T) {
 	m, rec := newTestMaster(t, nil)
 	a := newMinionSide(t, "web-1", "minion-a")
@@ -375,6 +386,9 @@ func TestAuthBadInput(t *testing.T) {
 		{"id with a slash", good(set("id", "../../etc/passwd")), "false"},
 		{"id with a backslash", good(set("id", `web\1`)), "false"},
 		{"id with dot-dot", good(set("id", "web..1")), "false"},
+		{"id dot-dot", good(set("id", "..")), "false"},
+		{"id dot", good(set("id", ".")), "false"},
+		{"empty id", good(set("id", "")), "false"},
 		{"id of 256 bytes", good(set("id", strings.Repeat("a", 256))), "false"},
 		{"id with NUL", good(set("id", "web\x001")), "null byte"},
 		{"bad enc algo", good(set("enc_algo", "RSA-OOPS")), "bad enc algo"},
@@ -428,18 +442,71 @@ func aesRequest(t testing.TB, m *Master, ms *minionSide, envID string, load wire
 	if err != nil {
 		t.Fatal(err)
 	}
-	nonce := hex.EncodeToString([]byte(fmt.Sprintf("%016d", time.Now().UnixNano()%1e16)))
+	full, nonce := channelLoad(t, ms, load)
+	return sealRequest(t, sess.c, 3, envID, full), nonce
+}
+
+// channelLoad is load with what a minion's request channel adds: nonce,
+// ts and tok.
+func channelLoad(t testing.TB, ms *minionSide, load wire.Map) (wire.Map, string) {
+	t.Helper()
+	// Random, as a minion's: two requests made within one tick of a
+	// coarse clock must not share a nonce and be refused as a replay.
+	var b [16]byte
+	rand.Read(b[:])
+	nonce := hex.EncodeToString(b[:])
 	tok, err := crypto.SignX931(rand.Reader, ms.key, []byte("salt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := append(slices.Clone(load), wire.Field{Key: "nonce", Value: nonce}, wire.Field{Key: "ts", Value: time.Now().Unix()}, wire.Field{Key: "tok", Value: tok})
-	payload, _ := wire.Marshal(full)
-	sealed, err := sess.c.Seal(rand.Reader, "", payload)
+	return append(slices.Clone(load), wire.Field{Key: "nonce", Value: nonce}, wire.Field{Key: "ts", Value: time.Now().Unix()}, wire.Field{Key: "tok", Value: tok}), nonce
+}
+
+// sealRequest seals a whole load under c as an AES request envelope.
+func sealRequest(t testing.TB, c *crypto.Crypticle, version int, envID string, full wire.Map) []byte {
+	t.Helper()
+	payload, err := wire.Marshal(full)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return request(t, &wire.Request{Enc: "aes", Load: sealed, Version: 3, ID: envID, EncAlgo: "OAEP-SHA1", SigAlgo: "PKCS1v15-SHA1"}), nonce
+	sealed, err := c.Seal(rand.Reader, "", payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return request(t, &wire.Request{Enc: "aes", Load: sealed, Version: version, ID: envID, EncAlgo: "OAEP-SHA1", SigAlgo: "PKCS1v15-SHA1"})
+}
+
+// withField returns a copy of l with key set to v (added if missing).
+func withField(l wire.Map, key string, v any) wire.Map {
+	out := slices.Clone(l)
+	for i := range out {
+		if out[i].Key == key {
+			out[i].Value = v
+			return out
+		}
+	}
+	return append(out, wire.Field{Key: key, Value: v})
+}
+
+// withoutField returns a copy of l without key.
+func withoutField(l wire.Map, key string) wire.Map {
+	return slices.DeleteFunc(slices.Clone(l), func(f wire.Field) bool { return f.Key == key })
+}
+
+// refusedAES checks that an AES request is answered "bad load", runs
+// nothing (no event fired) and is logged.
+func refusedAES(t *testing.T, m *Master, rec *recorder, raw []byte) {
+	t.Helper()
+	fired, logged := rec.count(), len(rec.logs.String())
+	if r := describeReply(t, m, m.handle(context.Background(), raw)); r != "bad load" {
+		t.Fatalf("answered %s, want bad load", r)
+	}
+	if rec.count() != fired {
+		t.Fatal("a refused request fired an event")
+	}
+	if line := rec.logs.String()[logged:]; !strings.Contains(line, "msg=\"master: ") {
+		t.Fatalf("no log line says what was refused (log: %q)", line)
+	}
 }
 
 // openReply decrypts an AES reply with the session key and nonce.
@@ -469,6 +536,8 @@ func TestAESRequests(t *testing.T) {
 	m.keys.Put(pki.Accepted, b.id, b.pub())
 	event := wire.Map{{Key: "id", Value: "web-1"}, {Key: "cmd", Value: "_minion_event"}, {Key: "pretag", Value: nil},
 		{Key: "data", Value: "Minion web-1 started"}, {Key: "tag", Value: "minion_start"}}
+	sessA, _ := m.sessions.get(a.id)
+	sessB, _ := m.sessions.get(b.id)
 
 	raw, nonce := aesRequest(t, m, a, a.id, event)
 	got, err := openReply(t, m, a.id, nonce, m.handle(context.Background(), raw))
@@ -482,43 +551,68 @@ func TestAESRequests(t *testing.T) {
 		t.Fatalf("fired %s %v; want minion_start with the load minus tok and nonce", last.tag, last.data)
 	}
 
-	t.Run("replayed", func(t *testing.T) {
-		if r := describeReply(t, m, m.handle(context.Background(), raw)); r != "bad load" {
-			t.Fatalf("replay answered %s", r)
-		}
+	t.Run("replayed nonce", func(t *testing.T) {
+		refusedAES(t, m, rec, raw)
 	})
 	t.Run("bad HMAC", func(t *testing.T) {
 		raw, _ := aesRequest(t, m, a, a.id, event)
 		env, _ := wire.DecodeRequest(raw)
 		blob := env.Load.([]byte)
 		blob[len(blob)-1] ^= 1
-		if r := describeReply(t, m, m.handle(context.Background(), request(t, env))); r != "bad load" {
-			t.Fatalf("answered %s", r)
-		}
+		refusedAES(t, m, rec, request(t, env))
+	})
+	t.Run("wrong session key", func(t *testing.T) {
+		full, _ := channelLoad(t, a, event)
+		refusedAES(t, m, rec, sealRequest(t, sessB.c, 3, a.id, full))
+	})
+	t.Run("master AES key instead of the session key", func(t *testing.T) {
+		full, _ := channelLoad(t, a, event)
+		refusedAES(t, m, rec, sealRequest(t, m.aes.current().c, 3, a.id, full))
 	})
 	t.Run("envelope id is not the load id", func(t *testing.T) {
-		load := slices.Clone(event)
-		load[0].Value = "web-2"
-		raw, _ := aesRequest(t, m, a, a.id, load)
-		if r := describeReply(t, m, m.handle(context.Background(), raw)); r != "bad load" {
-			t.Fatalf("answered %s", r)
-		}
+		raw, _ := aesRequest(t, m, a, a.id, withField(event, "id", "web-2"))
+		refusedAES(t, m, rec, raw)
+	})
+	t.Run("envelope id is not the load id, with the load id's tok", func(t *testing.T) {
+		// A tok is the same bytes on every request (version 2 sent it
+		// under the key all minions hold): holding web-2's is not being
+		// web-2.
+		withBTok := &minionSide{id: a.id, key: b.key}
+		raw, _ := aesRequest(t, m, withBTok, a.id, withField(event, "id", b.id))
+		refusedAES(t, m, rec, raw)
+	})
+	t.Run("missing tok", func(t *testing.T) {
+		full, _ := channelLoad(t, a, event)
+		refusedAES(t, m, rec, sealRequest(t, sessA.c, 3, a.id, withoutField(full, "tok")))
+	})
+	t.Run("garbage tok", func(t *testing.T) {
+		full, _ := channelLoad(t, a, event)
+		refusedAES(t, m, rec, sealRequest(t, sessA.c, 3, a.id, withField(full, "tok", bytes.Repeat([]byte{0x5a}, 256))))
 	})
 	t.Run("tok of another key", func(t *testing.T) {
 		liar := &minionSide{id: a.id, key: b.key}
 		raw, _ := aesRequest(t, m, liar, a.id, event)
-		if r := describeReply(t, m, m.handle(context.Background(), raw)); r != "bad load" {
-			t.Fatalf("answered %s", r)
-		}
+		refusedAES(t, m, rec, raw)
+	})
+	t.Run("version 2 tok of another key", func(t *testing.T) {
+		// Version 2 requests are under the master AES key, which every
+		// accepted minion holds; a tok, when there is one, still has to
+		// be the claimed id's.
+		liar := &minionSide{id: a.id, key: b.key}
+		full, _ := channelLoad(t, liar, event)
+		refusedAES(t, m, rec, sealRequest(t, m.aes.current().c, 2, "", full))
+	})
+	t.Run("version 2 without a tok", func(t *testing.T) {
+		full, _ := channelLoad(t, a, withField(event, "id", "web-2"))
+		refusedAES(t, m, rec, sealRequest(t, m.aes.current().c, 2, "", withoutField(full, "tok")))
 	})
 	t.Run("the accepted key replaced", func(t *testing.T) {
 		// a's tok verified above and is remembered; once web-1's accepted
 		// key is b's, only b's tok counts, and a's counts again after.
 		m.keys.Put(pki.Accepted, a.id, b.pub())
 		defer m.keys.Put(pki.Accepted, a.id, a.pub())
-		if raw, _ := aesRequest(t, m, a, a.id, event); describeReply(t, m, m.handle(context.Background(), raw)) != "bad load" {
-			t.Fatal("the tok of the replaced key still counts")
-		}
+		raw, _ := aesRequest(t, m, a, a.id, event)
+		refusedAES(t, m, rec, raw)
 		now := &minionSide{id: a.id, key: b.key}
 		raw, nonce := aesRequest(t, m, now, a.id, event)
 		if got, err := openReply(t, m, a.id, nonce, m.handle(context.Background(), raw)); err != nil || got != nil {
@@ -526,35 +620,138 @@ func TestAESRequests(t *testing.T) {
 		}
 	})
 	t.Run("unknown minion", func(t *testing.T) {
-		ghost := &minionSide{id: "ghost", key: a.key}
-		load := slices.Clone(event)
-		load[0].Value = "ghost"
-		raw, _ := aesRequest(t, m, ghost, "ghost", load)
-		if r := describeReply(t, m, m.handle(context.Background(), raw)); r != "bad load" {
-			t.Fatalf("answered %s", r)
+		// Anyone who reaches the ret port can name any id: none may cost
+		// the master a session key file.
+		before := keyFiles(t, m)
+		key, err := crypto.GenerateCrypticleKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
 		}
+		c, err := crypto.NewCrypticle(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			id := fmt.Sprintf("ghost-%d", i)
+			full, _ := channelLoad(t, a, withField(event, "id", id))
+			refusedAES(t, m, rec, sealRequest(t, c, 3, id, full))
+		}
+		if after := keyFiles(t, m); !slices.Equal(before, after) {
+			t.Fatalf("key or session files changed: %v → %v", before, after)
+		}
+	})
+	t.Run("envelope id with a path", func(t *testing.T) {
+		before := keyFiles(t, m)
+		for _, id := range []string{"../web-1", "web-1/../../x", "..", "web\\1", "web-1\x00"} {
+			full, _ := channelLoad(t, a, withField(event, "id", id))
+			refusedAES(t, m, rec, sealRequest(t, sessA.c, 3, id, full))
+		}
+		if after := keyFiles(t, m); !slices.Equal(before, after) {
+			t.Fatalf("key or session files changed: %v → %v", before, after)
+		}
+	})
+	t.Run("ts outside request_server_ttl", func(t *testing.T) {
+		m.cfg.RequestServerTTL = 60
+		defer func() { m.cfg.RequestServerTTL = 0 }()
+		fresh, nonce := aesRequest(t, m, a, a.id, event)
+		if got, err := openReply(t, m, a.id, nonce, m.handle(context.Background(), fresh)); err != nil || got != nil {
+			t.Fatalf("a fresh request under request_server_ttl: %v, %v", got, err)
+		}
+		full, _ := channelLoad(t, a, event)
+		refusedAES(t, m, rec, sealRequest(t, sessA.c, 3, a.id, withField(full, "ts", time.Now().Unix()-61)))
+		full, _ = channelLoad(t, a, event)
+		refusedAES(t, m, rec, sealRequest(t, sessA.c, 3, a.id, withoutField(full, "ts")))
 	})
 	for _, cmd := range []string{"__hidden", "no_such_command"} {
 		t.Run(cmd, func(t *testing.T) {
+			fired := rec.count()
 			raw, nonce := aesRequest(t, m, a, a.id, wire.Map{{Key: "id", Value: "web-1"}, {Key: "cmd", Value: cmd}})
 			got, err := openReply(t, m, a.id, nonce, m.handle(context.Background(), raw))
 			if err != nil || fmt.Sprint(got) != "map[]" {
 				t.Fatalf("reply %v, %v; want {}", got, err)
 			}
+			if rec.count() != fired {
+				t.Fatal("an unknown command fired an event")
+			}
 		})
 	}
 }
 
+// The clear channel (no key needed to reach it) runs _auth, ping, and
+// publish and runner for a local client holding a root key; anything else
+// is answered without being run, and logged: CVE-2020-11651's way in
+// (_prep_auth_info, _send_pub and other methods reachable unauthenticated)
+// is closed.
 func TestClearCommands(t *testing.T) {
-	m, _ := newTestMaster(t, nil)
-	load := wire.Map{{Key: "cmd", Value: "ping"}, {Key: "hello", Value: "world"}}
-	got := describeReply(t, m, m.handle(context.Background(), request(t, &wire.Request{Enc: "clear", Load: load, Version: 3})))
+	m, rec := newTestMaster(t, func(c *config.Master) { c.FileRecv = true })
+	a := newMinionSide(t, "web-1", "minion-a")
+	m.keys.Put(pki.Accepted, a.id, a.pub())
+	ctx := context.Background()
+	clear := func(fields ...wire.Field) []byte {
+		return request(t, &wire.Request{Enc: "clear", Load: wire.Map(fields), Version: 3})
+	}
+	f := func(k string, v any) wire.Field { return wire.Field{Key: k, Value: v} }
+
+	got := describeReply(t, m, m.handle(ctx, clear(f("cmd", "ping"), f("hello", "world"))))
 	if got != "map[cmd:ping hello:world]" {
 		t.Fatalf("ping answered %s, want the load echoed", got)
 	}
-	got = describeReply(t, m, m.handle(context.Background(), request(t, &wire.Request{Enc: "clear", Load: wire.Map{{Key: "cmd", Value: "_prep_auth_info"}}, Version: 3})))
-	if got != "map[]" {
-		t.Fatalf("a clear command that is not exposed answered %s, want {}", got)
+	v, _ := wire.UnmarshalMap(m.handle(ctx, publishReq(t, m, "*", "glob", m.rootKeys["root"])))
+	jid, _ := v["load"].(map[string]any)["jid"].(string)
+	if !jidValid(jid) {
+		t.Fatalf("publish with the root key: %v", v)
+	}
+	jobs, _ := m.jobs.Jobs(ctx, time.Time{})
+	fileRecv := filepath.Join(m.cfg.CacheDir, "minions", a.id, "files")
+
+	publish := func(key ...wire.Field) []byte {
+		return clear(append([]wire.Field{f("cmd", "publish"), f("tgt", "*"), f("fun", "cmd.run"), f("arg", []any{"id"}), f("tgt_type", "glob")}, key...)...)
+	}
+	runner := func(key ...wire.Field) []byte {
+		return clear(append([]wire.Field{f("cmd", "runner"), f("fun", "manage.up"), f("arg", []any{}), f("kwarg", map[string]any{})}, key...)...)
+	}
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want string // the reply, as describeReply renders it
+	}{
+		{"no cmd", clear(f("hello", "world")), "map[]"},
+		{"_prep_auth_info", clear(f("cmd", "_prep_auth_info")), "map[]"},
+		{"_send_pub", clear(f("cmd", "_send_pub"), f("fun", "cmd.run"), f("arg", []any{"id"}), f("tgt", "*"), f("jid", jid)), "map[]"},
+		{"dunder method", clear(f("cmd", "__init__")), "map[]"},
+		{"wheel with the root key", clear(f("cmd", "wheel"), f("fun", "key.accept"), f("match", "*"), f("key", m.rootKeys["root"])), "map[]"},
+		{"mk_token", clear(f("cmd", "mk_token"), f("eauth", "pam"), f("username", "root"), f("password", "x")), "map[]"},
+		{"get_token", clear(f("cmd", "get_token"), f("token", "x")), "map[]"},
+		{"_return over clear", clear(f("cmd", "_return"), f("id", a.id), f("jid", jid), f("return", "forged"), f("success", true)), "map[]"},
+		{"_file_recv over clear", clear(f("cmd", "_file_recv"), f("id", a.id), f("path", []any{"x"}), f("loc", int64(0)), f("data", "x"), f("size", int64(1))), "map[]"},
+		{"_minion_event over clear", clear(f("cmd", "_minion_event"), f("id", a.id), f("tag", "salt/job/"+jid+"/ret/web-1"), f("data", "forged")), "map[]"},
+		{"publish without a key", publish(), "AuthenticationError"},
+		{"publish with an empty key", publish(f("key", "")), "AuthenticationError"},
+		{"publish with a wrong key", publish(f("key", "not the key")), "AuthenticationError"},
+		{"runner without a key", runner(), "AuthenticationError"},
+		{"runner with a wrong key", runner(f("key", strings.Repeat("A", len(m.rootKeys["root"])))), "AuthenticationError"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fired, logged := rec.count(), len(rec.logs.String())
+			if got := describeReply(t, m, m.handle(ctx, tc.raw)); !strings.Contains(got, tc.want) {
+				t.Fatalf("answered %s, want %s", got, tc.want)
+			}
+			if rec.count() != fired {
+				t.Fatal("a refused clear command fired an event")
+			}
+			if now, _ := m.jobs.Jobs(ctx, time.Time{}); len(now) != len(jobs) {
+				t.Fatalf("a refused clear command made a job: %d jobs, want %d", len(now), len(jobs))
+			}
+			if rets, _ := m.jobs.Returns(ctx, jid); len(rets) != 0 {
+				t.Fatalf("a refused clear command stored a return: %v", rets)
+			}
+			if _, err := os.Stat(fileRecv); err == nil {
+				t.Fatal("a refused clear command received a file")
+			}
+			if line := rec.logs.String()[logged:]; !strings.Contains(line, "msg=\"master: ") {
+				t.Fatalf("no log line says what was refused (log: %q)", line)
+			}
+		})
 	}
 }
 

@@ -191,10 +191,39 @@ func TestPush(t *testing.T) {
 	if _, err := os.Stat(src); err == nil {
 		t.Fatal("remove_source left the file")
 	}
-	for _, p := range []string{"relative.txt", "/a/../etc/passwd", "/no/such"} {
-		if res := run(t, e, "cp.push", p); res.Return != false {
-			t.Errorf("cp.push %s = %v", p, res.Return)
+	src3 := filepath.Join(dir, "three.txt")
+	os.WriteFile(src3, []byte("x"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []any
+		errs bool // refused with an error (a path the OS cannot name), not False
+	}{
+		{"relative path", []any{"relative.txt"}, false},
+		{"dot-dot in the path", []any{"/a/../etc/passwd"}, false},
+		{"dot-dot in the path to a file that exists", []any{dir + "/../" + filepath.Base(dir) + "/three.txt"}, false},
+		{"missing file", []any{"/no/such"}, false},
+		{"NUL byte in the path", []any{src3 + "\x00/etc/shadow"}, true},
+		{"dot-dot in upload_path", []any{src3, kw(map[string]any{"upload_path": "/up/../../../etc/cron.d/x"})}, false},
+		{"NUL byte in upload_path", []any{src3, kw(map[string]any{"upload_path": "/up/x\x00.txt"})}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := run(t, e, "cp.push", tc.args...)
+			if tc.errs && res.Success || !tc.errs && res.Return != false {
+				t.Errorf("cp.push %q = %+v", tc.args, res)
+			}
+		})
+	}
+	var stored []string
+	filepath.WalkDir(recv, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			stored = append(stored, strings.TrimPrefix(p, recv))
 		}
+		return nil
+	})
+	want := []string{filepath.Join("/web1/files", real), "/web1/files/up/x.txt"}
+	slices.Sort(want)
+	if !slices.Equal(stored, want) {
+		t.Fatalf("the master holds %v, want %v", stored, want)
 	}
 
 	off, _, _ := env(t, nil, false)
