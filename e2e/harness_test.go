@@ -86,11 +86,13 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// logBuffer collects a process's output and wakes waiters on each write.
+// logBuffer collects a process's output and wakes waiters on each write,
+// and when the process has exited.
 type logBuffer struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	wake chan struct{}
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	wake   chan struct{}
+	exited bool // no more lines will come
 }
 
 func newLogBuffer() *logBuffer { return &logBuffer{wake: make(chan struct{})} }
@@ -102,6 +104,15 @@ func (l *logBuffer) Write(p []byte) (int, error) {
 	close(l.wake)
 	l.wake = make(chan struct{})
 	return len(p), nil
+}
+
+// exit marks the output complete and wakes the waiters.
+func (l *logBuffer) exit() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.exited = true
+	close(l.wake)
+	l.wake = make(chan struct{})
 }
 
 func (l *logBuffer) String() string {
@@ -138,10 +149,13 @@ func (l *logBuffer) waitLinesFor(t testing.TB, timeout time.Duration, n int, sub
 	defer deadline.Stop()
 	for {
 		l.mu.Lock()
-		wake := l.wake
+		wake, exited := l.wake, l.exited
 		l.mu.Unlock()
 		if l.count(subs...) >= n {
 			return
+		}
+		if exited {
+			t.Fatalf("the process exited before %d log lines with %q; log:\n%s", n, subs, l.String())
 		}
 		select {
 		case <-wake:
@@ -194,7 +208,7 @@ func startPath(t testing.TB, name, path string, args ...string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	go func() { p.err = p.cmd.Wait(); p.log.exit(); close(p.done) }()
 	t.Cleanup(func() {
 		p.stop(t)
 		if t.Failed() {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -154,19 +155,21 @@ func TestMasterRestart(t *testing.T) {
 		n, first.Sub(restarted).Round(time.Millisecond), last.Sub(restarted).Round(time.Millisecond), answered.Round(time.Millisecond))
 }
 
-// The master killed (SIGKILL) while 1,000 returns of one job stream in:
-// after a restart the job cache opens, every return the master
-// acknowledged is in it, and the rest arrive (the minions retry, then
-// spool) until all 1,000 are there.
+// The master killed (SIGKILL) while 1,000 returns of one job stream in
+// (each minion sleeps up to 4 s first): after a restart the job cache
+// opens and every return the master acknowledged is in it. The master
+// stays down long enough for the minions' retries (return_retry_tries)
+// to run out, so the rest go to their spools, and they arrive once it is
+// back, until all 1,000 are there.
 func TestMasterKilledMidJob(t *testing.T) {
 	const n = 1000
 	ctx := ctxT(t)
 	c := newCluster(t)
 	master := c.startMaster("master", "auto_accept: True\n")
-	c.swarm(t, n, "--keysize", "1024")
+	swarm := c.swarm(t, n)
 	bus := c.watch(ctx, "master")
 
-	out, code := c.brine("master", "--async", "*", "test.ping")
+	out, code := c.brine("master", "--async", "*", "test.rand_sleep", "max=4")
 	if code != 0 {
 		t.Fatalf("brine --async: %d\n%s", code, out)
 	}
@@ -187,15 +190,21 @@ func TestMasterKilledMidJob(t *testing.T) {
 	master.cmd.Process.Kill()
 	<-master.done
 	killed := time.Now()
+	// About two thirds of the returns were still to come: wait until at
+	// least half of all have given up their retries and been spooled.
+	swarm.log.waitLinesFor(t, 2*time.Minute, n/2, "spooled until the master takes it", jid)
+	spooled := swarm.log.count("spooled until the master takes it", jid)
 
 	c.startMaster("master", "auto_accept: True\n")
+	c.watch(ctx, "master") // serving, with its new root key written
+	restarted := time.Now()
 	rets := c.lookupJID(jid)
 	for id := range acked {
 		if rets[id] != true {
 			t.Fatalf("return of %s was acknowledged before the kill but is not in the job cache", id)
 		}
 	}
-	t.Logf("%d returns acknowledged before the kill, %d in the cache at restart", len(acked), len(rets))
+	atRestart := len(rets)
 	// The rest come as the minions find the master again: watch the cache
 	// fill (each poll is a brine-run process: there is no event for a
 	// return the master already had).
@@ -204,10 +213,75 @@ func TestMasterKilledMidJob(t *testing.T) {
 	for len(rets) < n {
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%d of %d returns in the job cache %v after the kill", len(rets), n, time.Since(killed))
+			t.Fatalf("%d of %d returns in the job cache %v after the restart", len(rets), n, time.Since(restarted))
 		case <-tick.C:
 		}
 		rets = c.lookupJID(jid)
 	}
-	t.Logf("all %d returns in the job cache %v after the kill", n, time.Since(killed).Round(time.Millisecond))
+	for id, r := range rets {
+		if r != true {
+			t.Fatalf("return of %s: %v", id, r)
+		}
+	}
+	if got := swarm.log.count("delivered a spooled return"); got < spooled {
+		t.Fatalf("%d spooled returns, %d delivered from the spool", spooled, got)
+	}
+	t.Logf("%d returns acknowledged before the kill, %d in the cache at restart; %d spooled while the master was down (%v); all %d in the cache %v after the restart",
+		len(acked), atRestart, spooled, restarted.Sub(killed).Round(time.Millisecond), n, time.Since(restarted).Round(time.Millisecond))
+}
+
+// SIGTERM stops the master gracefully: a request in flight (a runner
+// waiting 5 s for a minion that is down) is finished and answered, the
+// master exits 0, and the returns it took before are in the job cache when
+// it starts again.
+func TestMasterGracefulStop(t *testing.T) {
+	ctx := ctxT(t)
+	c := newCluster(t)
+	master := c.startMaster("master", "auto_accept: True\n")
+	bus := c.watch(ctx, "master")
+	c.startMinion("m1", "")
+	gone := c.startMinion("m2", "")
+	waitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start")
+	gone.stop(t)
+
+	out, code := c.brine("master", "--async", "m1", "test.ping")
+	if code != 0 {
+		t.Fatalf("brine --async: %d\n%s", code, out)
+	}
+	jid := jidOf(t, out)
+	waitEvent(t, ctx, bus, "salt/job/"+jid+"/ret/m1", nil)
+
+	runner := start(t, "brine-run", "-c", filepath.Join(c.root, "master", "etc"), "--out", "json", "manage.status", "timeout=5")
+	for {
+		ev, err := bus.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(ev.Tag, "salt/run/") && strings.HasSuffix(ev.Tag, "/new") {
+			break
+		}
+	}
+	master.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-runner.done:
+	case <-time.After(testTimeout):
+		t.Fatalf("the runner in flight at SIGTERM never got its answer\n%s", master.log.String())
+	}
+	var status map[string][]string
+	if err := json.Unmarshal([]byte(runner.log.String()), &status); runner.err != nil || err != nil {
+		t.Fatalf("the runner in flight at SIGTERM: %v, %v\n%s", runner.err, err, runner.log.String())
+	}
+	if fmt.Sprint(status["up"]) != "[m1]" || fmt.Sprint(status["down"]) != "[m2]" {
+		t.Fatalf("manage.status answered %v", status)
+	}
+	<-master.done
+	if master.err != nil {
+		t.Fatalf("the master exited with %v after SIGTERM\n%s", master.err, master.log.String())
+	}
+
+	c.startMaster("master", "auto_accept: True\n")
+	c.watch(ctx, "master") // serving, with its new root key written
+	if rets := c.lookupJID(jid); rets["m1"] != true {
+		t.Fatalf("job cache after a graceful stop: %v", rets)
+	}
 }

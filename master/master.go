@@ -67,8 +67,10 @@ type Master struct {
 	files       *fileserver.Server // file_roots, for minions' file requests
 	pillars     *pillar.Compiler   // pillar_roots
 
-	runCtx    context.Context // Run's context: runners started by requests end with it
+	runCtx    context.Context // Run's serving context: runners started by requests end with it
 	runnersWG sync.WaitGroup
+	runnersMu sync.Mutex // orders runnersWG.Add against the drain's Wait
+	draining  bool       // under runnersMu: stopping, no new runner starts
 
 	autosign, autoreject pki.PatternFile
 
@@ -245,23 +247,43 @@ func (m *Master) PublishAddr() net.Addr {
 	return m.publisher.PubAddr()
 }
 
-// Run serves until ctx ends, then shuts down: it stops taking requests,
-// answers those in flight and closes every socket.
-func (m *Master) Run(ctx context.Context) error {
-	m.runCtx = ctx
+// runnerGrace bounds how long a stopping master waits for the runners in
+// flight (well inside systemd's 90 s stop timeout).
+const runnerGrace = 30 * time.Second
+
+// Run serves until ctx ends, then shuts down: it lets the runners in
+// flight finish (up to runnerGrace, still serving the returns they wait
+// for, and refusing new ones), stops taking requests, answers those in
+// flight, closes every socket and the job cache.
+func (m *Master) Run(stop context.Context) error {
+	serve, stopServing := context.WithCancel(context.WithoutCancel(stop))
+	defer stopServing()
+	m.runCtx = serve
 	m.log.Info("master: serving", "ret", m.server.Addr().String(), "publish", m.PublishAddr().String(), "sock_dir", m.cfg.SockDir)
-	g, ctx := errgroup.WithContext(ctx)
+	g, ctx := errgroup.WithContext(serve)
+	g.Go(func() error {
+		select {
+		case <-stop.Done():
+			m.drainRunners()
+			stopServing()
+		case <-ctx.Done(): // a part failed
+		}
+		return nil
+	})
+	var pprofLn net.Listener
+	if m.cfg.PprofAddr != "" {
+		var err error
+		if pprofLn, err = net.Listen("tcp", m.cfg.PprofAddr); err != nil {
+			stopServing()
+			g.Wait()
+			return fmt.Errorf("master: pprof_addr: %w", err)
+		}
+		g.Go(func() error { return pprofhttp.Serve(ctx, pprofLn, m.log) })
+	}
 	g.Go(func() error { return m.bus.Serve(ctx) })
 	g.Go(func() error { return m.publisher.Serve(ctx) })
 	g.Go(func() error { return m.server.Serve(ctx) })
 	g.Go(func() error { return m.maintain(ctx) })
-	if m.cfg.PprofAddr != "" {
-		ln, err := net.Listen("tcp", m.cfg.PprofAddr)
-		if err != nil {
-			return fmt.Errorf("master: pprof_addr: %w", err)
-		}
-		g.Go(func() error { return pprofhttp.Serve(ctx, ln, m.log) })
-	}
 	if m.daemon != nil {
 		g.Go(func() error { return m.daemon.watch(ctx) })
 	}
@@ -275,6 +297,32 @@ func (m *Master) Run(ctx context.Context) error {
 		err = cerr
 	}
 	return err
+}
+
+// drainRunners refuses new runners and waits up to runnerGrace for those
+// running.
+func (m *Master) drainRunners() {
+	m.runnersMu.Lock()
+	m.draining = true
+	m.runnersMu.Unlock()
+	done := make(chan struct{})
+	go func() { m.runnersWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(runnerGrace):
+		m.log.Warn("master: stopping with runners still running", "waited", runnerGrace)
+	}
+}
+
+// startRunner counts a runner in, unless the master is stopping.
+func (m *Master) startRunner() bool {
+	m.runnersMu.Lock()
+	defer m.runnersMu.Unlock()
+	if m.draining {
+		return false
+	}
+	m.runnersWG.Add(1)
+	return true
 }
 
 // loadKeys reads master.pem (generating the pair on first start) and the

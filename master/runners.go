@@ -47,10 +47,12 @@ func (m *Master) runner(ctx context.Context, load map[string]any) any {
 	if kwargs == nil {
 		kwargs = map[string]any{}
 	}
+	if !m.startRunner() {
+		return map[string]any{"error": map[string]any{"name": "SaltMasterError", "message": "The master is shutting down."}}
+	}
 	id := m.jids.Next()
 	tag := "salt/run/" + id
 	m.fire(ctx, tag+"/new", map[string]any{"fun": "runner." + fun, "fun_args": anyOrEmpty(args), "jid": id, "user": user})
-	m.runnersWG.Add(1)
 	go func() {
 		defer m.runnersWG.Done()
 		ret, err := run(m.runCtx, m, args, kwargs)

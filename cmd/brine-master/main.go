@@ -129,5 +129,8 @@ func publishDaemon(ctx context.Context, cfg *config.Master, stderr io.Writer) er
 	if logFile != nil {
 		defer logFile.Close()
 	}
-	return master.ServePublishDaemon(ctx, cfg, log, os.Stdin, os.Stdout)
+	// A SIGTERM to the whole group (systemd's stop) must not take the
+	// daemon before the master has finished its runners and handed it
+	// their last publications: it stops when the master closes its stdin.
+	return master.ServePublishDaemon(context.WithoutCancel(ctx), cfg, log, os.Stdin, os.Stdout)
 }
