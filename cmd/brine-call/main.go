@@ -28,17 +28,24 @@ import (
 func main() {
 	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
-		Name:            "brine-call",
-		Usage:           "run a function on this minion (like salt-call)",
-		UsageText:       "brine-call [options] <function> [arguments...]",
-		Version:         version.String(),
-		HideHelpCommand: true,
+		Name:                  "brine-call",
+		Usage:                 "run a function on this minion (like salt-call)",
+		UsageText:             "brine-call [options] <function> [arguments...]",
+		Version:               version.String(),
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: cliutil.HelpTemplate,
+		Description: "Runs a function on this minion, in this process, as the minion would run a job from\n" +
+			"its master: to try a function out, or to run a minion without a master (--local). Unless\n" +
+			"--local, it authenticates with the master, fetches the pillar and files from it and sends\n" +
+			"the return to it.\n\n" +
+			"Exit status: 0 on success, 1 when the function failed (with --retcode-passthrough, its\n" +
+			"retcode), 2 on an error.",
 		Flags: []cli.Flag{
 			cliutil.ConfigDirFlag(),
 			cliutil.LogLevelFlag(true),
 			&cli.BoolFlag{Name: "local", Usage: "run without a master: no pillar, no files, no return sent"},
 			&cli.StringFlag{Name: "id", Usage: "act as minion `ID` instead of the configured one"},
-			&cli.StringFlag{Name: "out", Usage: "output: nested (default), json, yaml, txt, raw or quiet"},
+			&cli.StringFlag{Name: "out", Usage: "output `FORMAT`: nested (default), json, yaml, txt, raw or quiet"},
 			&cli.BoolFlag{Name: "no-color", Usage: "no colours, even on a terminal"},
 			&cli.BoolFlag{Name: "retcode-passthrough", Usage: "exit with the function's retcode"},
 		},

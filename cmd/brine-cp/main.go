@@ -41,17 +41,22 @@ const chunkSize = 98304
 func main() {
 	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
-		Name:            "brine-cp",
-		Usage:           "copy local files to the targeted minions (like salt-cp)",
-		UsageText:       "brine-cp [options] '<target>' SOURCE [SOURCE...] DEST",
-		Version:         version.String(),
-		HideHelpCommand: true,
+		Name:                  "brine-cp",
+		Usage:                 "copy local files to the targeted minions (like salt-cp)",
+		UsageText:             "brine-cp [options] '<target>' SOURCE [SOURCE...] DEST",
+		Version:               version.String(),
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: cliutil.HelpTemplate,
+		Description: "Copies local files to the minions the target matches, through the master on this host,\n" +
+			"in chunks, so that files of any size copy with bounded memory. With one SOURCE, DEST is\n" +
+			"the file's path on the minions; with several it is a directory.\n\n" +
+			"Exit status: 0 when every minion took every chunk, 1 otherwise, 2 on an error.",
 		Flags: append(cliutil.TargetFlags(),
 			cliutil.ConfigDirFlag(),
 			cliutil.LogLevelFlag(true),
-			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: 5, Usage: "seconds to wait for the minions to take each chunk"},
+			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: 5, Usage: "wait `SECONDS` for the minions to take each chunk"},
 			&cli.BoolFlag{Name: "no-compression", Usage: "send chunks uncompressed"},
-			&cli.StringFlag{Name: "out", Usage: "output: nested (default), json, yaml, txt, raw or quiet"},
+			&cli.StringFlag{Name: "out", Usage: "output `FORMAT`: nested (default), json, yaml, txt, raw or quiet"},
 		),
 		Action: func(c *cli.Context) error {
 			code, err := runCp(c.Context, c)

@@ -16,10 +16,15 @@ import (
 func main() {
 	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
-		Name:      "brine-key",
-		Usage:     "manage the master's minion keys (like salt-key)",
-		UsageText: "brine-key [options]",
-		Version:   version.String(),
+		Name:                  "brine-key",
+		Usage:                 "manage the master's minion keys (like salt-key)",
+		UsageText:             "brine-key [options]",
+		Version:               version.String(),
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: cliutil.HelpTemplate,
+		Description: "Lists, accepts, rejects and deletes the keys of the minions that asked this host's\n" +
+			"master to accept them, prints their fingerprints, and makes key pairs (--gen-keys).\n\n" +
+			"Exit status: 0 on success, 1 on an error, 2 on bad usage.",
 		Flags: []cli.Flag{
 			cliutil.ConfigDirFlag(),
 			cliutil.LogLevelFlag(false),
@@ -40,10 +45,10 @@ func main() {
 			&cli.BoolFlag{Name: "include-accepted", Usage: "-r/-R also reject accepted keys"},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "answer yes to every question"},
 			&cli.StringFlag{Name: "gen-keys", Usage: "write a new key pair `NAME`.pem/NAME.pub (into --gen-keys-dir)"},
-			&cli.StringFlag{Name: "gen-keys-dir", Value: ".", Usage: "where --gen-keys writes"},
-			&cli.IntFlag{Name: "keysize", Value: 2048, Usage: "--gen-keys key size in bits"},
-			&cli.StringFlag{Name: "hash-type", Usage: "fingerprint hash (default: the config's hash_type, sha256)"},
-			&cli.StringFlag{Name: "out", Value: "txt", Usage: "output format: txt, json or yaml"},
+			&cli.StringFlag{Name: "gen-keys-dir", Value: ".", Usage: "--gen-keys writes into `DIR`"},
+			&cli.IntFlag{Name: "keysize", Value: 2048, Usage: "--gen-keys makes keys of `BITS` bits"},
+			&cli.StringFlag{Name: "hash-type", Usage: "fingerprints with `HASH`: md5, sha1, sha224, sha256, sha384 or sha512 (default: the config's hash_type, sha256)"},
+			&cli.StringFlag{Name: "out", Value: "txt", Usage: "output `FORMAT`: txt, json or yaml"},
 		},
 		Action: func(c *cli.Context) error {
 			opts, err := optionsFrom(c)

@@ -11,7 +11,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -25,24 +27,34 @@ import (
 func main() {
 	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
-		Name:    "brine-master",
-		Usage:   "the Brine master daemon",
-		Version: version.String(),
-		Description: "Reads DIR/master, then DIR/master.d/*.conf and the files its include names (Salt's keys;\n" +
-			"root_dir moves every path). It stays in the foreground, without -d: run it under systemd.\n" +
-			"Started as root with user: set to another user, it hands pki_dir, cachedir, sock_dir, its\n" +
-			"log file and pidfile to that user and runs as it before it binds its ports.",
-		Flags: []cli.Flag{cliutil.ConfigDirFlag(), cliutil.LogLevelFlag(true), cliutil.PrintConfigFlag(), cliutil.DaemonFlag(),
+		Name:                  "brine-master",
+		Usage:                 "the Brine master daemon",
+		UsageText:             "brine-master [options]",
+		Version:               version.String(),
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: cliutil.HelpTemplate,
+		Description: "The master is the server the minions connect to: it accepts their keys, publishes\n" +
+			"the jobs that brine, brine-cp and brine-run send to the targeted minions and gathers their\n" +
+			"returns.\n\n" +
+			"Reads DIR/master, then DIR/master.d/*.conf and the files its include names (Salt's keys;\n" +
+			"root_dir moves every path; the options below override their keys). It stays in the\n" +
+			"foreground, without -d: run it under systemd. Started as root with user set to another\n" +
+			"user, it hands pki_dir, cachedir, sock_dir, its log file and pidfile to that user and runs\n" +
+			"as it before it binds its ports.\n\n" +
+			"Exit status: 0 after a clean shutdown (SIGTERM or SIGINT) or --print-config, 1 on an\n" +
+			"error, 2 on bad usage.",
+		Flags: append([]cli.Flag{cliutil.ConfigDirFlag()}, append(cliutil.DaemonFlags(true),
+			cliutil.PrintConfigFlag(), cliutil.DaemonFlag(),
 			// How the master starts its publish daemon (see
 			// master.ServePublishDaemon); not for people.
 			&cli.BoolFlag{Name: "publish-daemon", Hidden: true},
-		},
+		)...),
 		Action: func(c *cli.Context) error {
 			if c.Bool("daemon") {
 				return cliutil.ErrNoDaemon
 			}
 			return runMaster(c.Context, options{
-				dir: c.String("config-dir"), level: c.String("log-level"),
+				dir: c.String("config-dir"), over: cliutil.OverridesFrom(c),
 				printConfig: c.Bool("print-config"), publishDaemon: c.Bool("publish-daemon"),
 			}, os.Stdout, os.Stderr)
 		},
@@ -59,7 +71,8 @@ func main() {
 }
 
 type options struct {
-	dir, level    string // -c, -l ("": the config's log_level)
+	dir           string // -c
+	over          cliutil.Overrides
 	printConfig   bool
 	publishDaemon bool
 }
@@ -69,7 +82,7 @@ func runMaster(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := cliutil.ApplyLogLevel(&cfg.Logging, o.level); err != nil {
+	if err := o.over.Apply(&cfg.Logging, &cfg.Pidfile, &cfg.User); err != nil {
 		return err
 	}
 	if o.printConfig {
@@ -96,19 +109,32 @@ func runMaster(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err := cliutil.RunAs(cfg.User, []string{cfg.PKIDir, cfg.CacheDir, cfg.SockDir}, []string{cfg.LogFile, cfg.Pidfile}, log); err != nil {
 		return err
 	}
-	self, err := os.Executable()
+	self, err := executable()
 	if err != nil {
 		return err
 	}
-	argv := []string{self, "--publish-daemon", "--config-dir", o.dir}
-	if o.level != "" {
-		argv = append(argv, "--log-level", o.level)
-	}
+	argv := append([]string{self, "--publish-daemon", "--config-dir", o.dir}, o.over.Args()...)
 	m, err := master.NewWith(cfg, master.Options{Logger: log, PublishDaemon: argv})
 	if err != nil {
 		return cliutil.Hint(err, fmt.Sprintf("check %s/master (root_dir, interface, ports, sock_dir)", o.dir))
 	}
 	return m.Run(ctx)
+}
+
+// executable is this program's path, to start it again as the publish
+// daemon. os.Executable reads /proc/self/exe on Linux; without /proc (a
+// chroot, a container that does not mount it) the path it was started
+// by, looked up in PATH as the shell did, names it.
+func executable() (string, error) {
+	self, err := os.Executable()
+	if err == nil {
+		return self, nil
+	}
+	path, lookErr := exec.LookPath(os.Args[0])
+	if lookErr != nil {
+		return "", fmt.Errorf("finding this program to start the publish daemon: %w", errors.Join(err, lookErr))
+	}
+	return filepath.Abs(path)
 }
 
 // publishDaemon serves the publish port for the master that started this

@@ -301,3 +301,63 @@ func TestUsage(t *testing.T) {
 		t.Errorf("--help does not say -d is unsupported:\n%s", out)
 	}
 }
+
+// --pid-file, --log-file, --log-file-level and --user override the
+// configuration's pidfile, log_file, log_level_logfile and user: in
+// --print-config, and in the running master and its publish daemon, which
+// log to the flag's file at the flag's level.
+func TestOverrides(t *testing.T) {
+	dir := world(t)
+	bin := binary(t, dir)
+	etc, root := filepath.Join(dir, "etc"), filepath.Join(dir, "root")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf("root_dir: %s\ninterface: 127.0.0.1\nret_port: %d\npublish_port: %d\n"+
+		"pidfile: /conf.pid\nlog_file: /conf.log\nlog_level_logfile: error\nuser: conf-user\n", root, freePort(t), freePort(t))
+	if err := os.WriteFile(filepath.Join(etc, "master"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pidfile, logFile := filepath.Join(dir, "flag.pid"), filepath.Join(dir, "flag.log")
+	flags := []string{"-c", etc, "--pid-file", pidfile, "--log-file", logFile, "--log-file-level", "info", "-u", "root"}
+
+	cmd := exec.Command(bin, append(flags, "--print-config")...)
+	cmd.Env = append(os.Environ(), "BRINE_MASTER_TEST_MAIN=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("--print-config: %v", err)
+	}
+	var printed map[string]any
+	if err := yaml.Unmarshal(out, &printed); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"pidfile": pidfile, "log_file": logFile, "log_level_logfile": "info", "user": "root"} {
+		if printed[k] != v {
+			t.Errorf("--print-config %s: %v, want the flag's %v", k, printed[k], v)
+		}
+	}
+
+	m := startMaster(t, bin, append(flags, "-l", "info")...)
+	m.waitLine(t, "master: serving")
+	if b, _ := os.ReadFile(pidfile); strings.TrimSpace(string(b)) != strconv.Itoa(m.cmd.Process.Pid) {
+		t.Errorf("--pid-file %s holds %q, want %d", pidfile, b, m.cmd.Process.Pid)
+	}
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	if out, err := m.wait(t); err != nil {
+		t.Fatalf("master exited with %v after SIGTERM:\n%s", err, out)
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"master: serving", "publish daemon: serving"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("--log-file %s has no %q:\n%s", logFile, want, b)
+		}
+	}
+	for _, p := range []string{"conf.pid", "conf.log"} {
+		if _, err := os.Stat(filepath.Join(root, p)); !os.IsNotExist(err) {
+			t.Errorf("the config's %s was written: %v", p, err)
+		}
+	}
+}

@@ -23,17 +23,26 @@ import (
 func main() {
 	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
-		Name:    "brine-minion",
-		Usage:   "the Brine minion daemon",
-		Version: version.String(),
-		Description: "Reads DIR/minion, then DIR/minion.d/*.conf and the files its include names (Salt's keys;\n" +
-			"root_dir moves every path). It stays in the foreground, without -d: run it under systemd.",
-		Flags: []cli.Flag{cliutil.ConfigDirFlag(), cliutil.LogLevelFlag(true), cliutil.PrintConfigFlag(), cliutil.DaemonFlag()},
+		Name:                  "brine-minion",
+		Usage:                 "the Brine minion daemon",
+		UsageText:             "brine-minion [options]",
+		Version:               version.String(),
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: cliutil.HelpTemplate,
+		Description: "The minion connects to its master, authenticates with its key, runs the jobs the master\n" +
+			"publishes to it and sends their returns back.\n\n" +
+			"Reads DIR/minion, then DIR/minion.d/*.conf and the files its include names (Salt's keys;\n" +
+			"root_dir moves every path; the options below override their keys). It stays in the\n" +
+			"foreground, without -d: run it under systemd.\n\n" +
+			"Exit status: 0 after a clean shutdown (SIGTERM or SIGINT) or --print-config, 1 on an\n" +
+			"error, 2 on bad usage.",
+		Flags: append([]cli.Flag{cliutil.ConfigDirFlag()},
+			append(cliutil.DaemonFlags(false), cliutil.PrintConfigFlag(), cliutil.DaemonFlag())...),
 		Action: func(c *cli.Context) error {
 			if c.Bool("daemon") {
 				return cliutil.ErrNoDaemon
 			}
-			return runMinion(c.Context, c.String("config-dir"), c.String("log-level"), c.Bool("print-config"))
+			return runMinion(c.Context, c.String("config-dir"), cliutil.OverridesFrom(c), c.Bool("print-config"))
 		},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -47,12 +56,12 @@ func main() {
 	}
 }
 
-func runMinion(ctx context.Context, dir, level string, printConfig bool) error {
+func runMinion(ctx context.Context, dir string, over cliutil.Overrides, printConfig bool) error {
 	cfg, warns, err := config.LoadMinion(dir)
 	if err != nil {
 		return err
 	}
-	if err := cliutil.ApplyLogLevel(&cfg.Logging, level); err != nil {
+	if err := over.Apply(&cfg.Logging, &cfg.Pidfile, nil); err != nil {
 		return err
 	}
 	if printConfig {

@@ -96,12 +96,33 @@ func TestPrintConfigAndUsage(t *testing.T) {
 	}
 }
 
-// The minion writes its pidfile and log file under root_dir, and removes
-// the pidfile when it stops.
+// The minion writes its pidfile and log file under root_dir, or where
+// --pid-file and --log-file say, at --log-file-level over the config's
+// log_level_logfile, and removes the pidfile when it stops.
 func TestPidfileAndLogFile(t *testing.T) {
-	// A master that is not there: the minion starts and keeps trying.
-	etc, root := writeConfig(t, "id: web-1\nmaster: 127.0.0.1\nmaster_port: 1\npublish_port: 2\nlog_level: info\nlog_level_logfile: debug\n")
-	cmd := command(t, "-c", etc)
+	for _, tc := range []struct {
+		name, fileLevel string
+		flags           func(root string) []string
+		pidfile, log    string // under root
+	}{
+		{"config", "debug", func(string) []string { return nil }, "var/run/brine-minion.pid", "var/log/brine/minion"},
+		{"flags", "error", func(root string) []string {
+			return []string{"--pid-file", filepath.Join(root, "flag.pid"), "--log-file", filepath.Join(root, "flag.log"), "--log-file-level", "info"}
+		}, "flag.pid", "flag.log"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A master that is not there: the minion starts and keeps trying.
+			etc, root := writeConfig(t, "id: web-1\nmaster: 127.0.0.1\nmaster_port: 1\npublish_port: 2\nlog_level: info\nlog_level_logfile: "+tc.fileLevel+"\n")
+			startAndStop(t, append([]string{"-c", etc}, tc.flags(root)...), filepath.Join(root, tc.pidfile), filepath.Join(root, tc.log))
+		})
+	}
+}
+
+// startAndStop starts the minion with args, checks that it writes pidfile,
+// stops it, and checks that it removed pidfile and logged to logFile.
+func startAndStop(t *testing.T, args []string, pidfile, logFile string) {
+	t.Helper()
+	cmd := command(t, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -131,14 +152,14 @@ func TestPidfileAndLogFile(t *testing.T) {
 	select {
 	case ok := <-started:
 		if !ok {
-			t.Fatal("brine-minion exited before it started")
+			<-scanned
+			t.Fatalf("brine-minion exited before it started:\n%s", log.String())
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("brine-minion did not start")
 	}
-	pidfile := filepath.Join(root, "var/run/brine-minion.pid")
 	if b, _ := os.ReadFile(pidfile); strings.TrimSpace(string(b)) != strconv.Itoa(cmd.Process.Pid) {
-		t.Errorf("pidfile holds %q, want %d", b, cmd.Process.Pid)
+		t.Errorf("pidfile %s holds %q, want %d", pidfile, b, cmd.Process.Pid)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	<-scanned
@@ -148,8 +169,8 @@ func TestPidfileAndLogFile(t *testing.T) {
 	if _, err := os.Stat(pidfile); !os.IsNotExist(err) {
 		t.Errorf("pidfile left behind: %v", err)
 	}
-	b, err := os.ReadFile(filepath.Join(root, "var/log/brine/minion"))
+	b, err := os.ReadFile(logFile)
 	if err != nil || !strings.Contains(string(b), "generating key pair") {
-		t.Errorf("log file: %v %q", err, b)
+		t.Errorf("log file %s: %v %q", logFile, err, b)
 	}
 }

@@ -22,15 +22,19 @@ import (
 func main() {
 	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
-		Name:            "brine-run",
-		Usage:           "run a master-side runner (like salt-run)",
-		UsageText:       "brine-run [options] <runner.function> [arguments...]",
-		Version:         version.String(),
-		HideHelpCommand: true,
+		Name:                  "brine-run",
+		Usage:                 "run a master-side runner (like salt-run)",
+		UsageText:             "brine-run [options] <runner.function> [arguments...]",
+		Version:               version.String(),
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: cliutil.HelpTemplate,
+		Description: "Runs a runner, a function that works on the master's side (jobs.*, manage.*), and prints\n" +
+			"its return; state.event prints the master's events as they come.\n\n" +
+			"Exit status: 0 on success, 1 when the runner failed, 2 on an error.",
 		Flags: []cli.Flag{
 			cliutil.ConfigDirFlag(),
 			cliutil.LogLevelFlag(true),
-			&cli.StringFlag{Name: "out", Value: "nested", Usage: "output: nested, json, yaml, txt, raw or quiet"},
+			&cli.StringFlag{Name: "out", Value: "nested", Usage: "output `FORMAT`: nested, json, yaml, txt, raw or quiet"},
 			&cli.BoolFlag{Name: "no-color", Usage: "no colours, even on a terminal"},
 		},
 		Action: func(c *cli.Context) error {
@@ -41,9 +45,9 @@ func main() {
 				return err
 			}
 			return runRunner(c.Context, options{
-				configDir: c.String("config-dir"), fun: c.Args().First(), args: c.Args().Tail(),
+				configDir: c.String("config-dir"), logLevel: c.String("log-level"), fun: c.Args().First(), args: c.Args().Tail(),
 				out: c.String("out"), color: isTerminal(os.Stdout) && !c.Bool("no-color"),
-			}, os.Stdout)
+			}, os.Stdout, os.Stderr)
 		},
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

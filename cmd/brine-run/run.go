@@ -10,6 +10,7 @@ import (
 	"github.com/brine-project/brine/client"
 	"github.com/brine-project/brine/config"
 	"github.com/brine-project/brine/events"
+	"github.com/brine-project/brine/internal/cliutil"
 	"github.com/brine-project/brine/internal/fnmatch"
 	"github.com/brine-project/brine/internal/output"
 	"github.com/brine-project/brine/internal/saltargs"
@@ -23,14 +24,18 @@ type runnerError struct{ error }
 
 type options struct {
 	configDir, fun string
+	logLevel       string // -l ("": the config's log_level)
 	args           []string
 	out            string
 	color          bool
 }
 
-func runRunner(ctx context.Context, o options, w io.Writer) error {
-	cfg, _, err := config.LoadMaster(o.configDir)
+func runRunner(ctx context.Context, o options, w, stderr io.Writer) error {
+	cfg, warns, err := config.LoadMaster(o.configDir)
 	if err != nil {
+		return err
+	}
+	if _, err := cliutil.ToolLogger(stderr, o.logLevel, cfg.Logging, warns); err != nil {
 		return err
 	}
 	arg, err := saltargs.Parse(o.args)

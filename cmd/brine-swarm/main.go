@@ -9,7 +9,7 @@
 // "keys N" once the keys are loaded and "ready N MS" once all N minions
 // are authenticated and subscribed (MS: milliseconds since they started).
 // It runs until SIGTERM or SIGINT. Exit status: 0 after a signal, 1 on an
-// error, 2 on bad usage.
+// error or bad usage.
 package main
 
 import (
@@ -33,23 +33,30 @@ import (
 func main() {
 	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
-		Name:    "brine-swarm",
-		Usage:   "run many minions in one process against a master",
-		Version: version.String(),
+		Name:                  "brine-swarm",
+		Usage:                 "run many minions in one process against a master",
+		UsageText:             "brine-swarm [options]",
+		Version:               version.String(),
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: cliutil.HelpTemplate,
+		Description: "Keys are made once into DIR/keys and reused. On stdout it prints \"keys N\" once the keys\n" +
+			"are loaded and \"ready N MS\" once all N minions are authenticated and subscribed (MS:\n" +
+			"milliseconds since they started). It runs until SIGTERM or SIGINT.\n\n" +
+			"Exit status: 0 after a signal, 1 on an error or bad usage.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "master", Value: "127.0.0.1", Usage: "the master's address"},
-			&cli.IntFlag{Name: "ret-port", Value: 4506, Usage: "the master's ret port"},
-			&cli.IntFlag{Name: "publish-port", Value: 4505, Usage: "the master's publish port"},
-			&cli.IntFlag{Name: "n", Aliases: []string{"count"}, Value: 100, Usage: "number of minions"},
-			&cli.IntFlag{Name: "first", Usage: "number of the first minion (to split a swarm over processes)"},
-			&cli.StringFlag{Name: "dir", Value: "swarm", Usage: "the minions' keys, made once and reused across runs"},
-			&cli.StringFlag{Name: "state", Usage: "this run's state (trusted master key, caches); default: a temporary directory removed at exit"},
-			&cli.StringFlag{Name: "prefix", Value: "swarm-", Usage: "minion ids are PREFIX + number"},
-			&cli.IntFlag{Name: "rate", Value: 500, Usage: "minions started per second"},
-			&cli.IntFlag{Name: "keysize", Value: 2048, Usage: "bits of the minions' keys"},
+			&cli.StringFlag{Name: "master", Value: "127.0.0.1", Usage: "the master's address, `HOST`"},
+			&cli.IntFlag{Name: "ret-port", Value: 4506, Usage: "the master's ret `PORT`"},
+			&cli.IntFlag{Name: "publish-port", Value: 4505, Usage: "the master's publish `PORT`"},
+			&cli.IntFlag{Name: "n", Aliases: []string{"count"}, Value: 100, Usage: "run `N` minions"},
+			&cli.IntFlag{Name: "first", Usage: "number the minions from `N` (to split a swarm over processes)"},
+			&cli.StringFlag{Name: "dir", Value: "swarm", Usage: "keep the minions' keys, made once and reused across runs, in `DIR`"},
+			&cli.StringFlag{Name: "state", Usage: "keep this run's state (trusted master key, caches) in `DIR`; default: a temporary directory removed at exit"},
+			&cli.StringFlag{Name: "prefix", Value: "swarm-", Usage: "minion ids are `PREFIX` + number"},
+			&cli.IntFlag{Name: "rate", Value: 500, Usage: "start `N` minions a second"},
+			&cli.IntFlag{Name: "keysize", Value: 2048, Usage: "make the minions' keys of `BITS` bits"},
 			&cli.BoolFlag{Name: "zmq-filtering", Usage: "subscribe with Salt's zmq_filtering topics"},
 			&cli.BoolFlag{Name: "keys-only", Usage: "make the keys and exit"},
-			&cli.StringFlag{Name: "pprof", Usage: "serve Go's profiles at this address (e.g. 127.0.0.1:6061)"},
+			&cli.StringFlag{Name: "pprof", Usage: "serve Go's profiles at `ADDR` (e.g. 127.0.0.1:6061)"},
 			cliutil.LogLevelFlag(true),
 		},
 		Action: run,

@@ -28,24 +28,32 @@ func main() {
 	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
 	cli.VersionPrinter = cliutil.PrintVersion
 	app := &cli.App{
-		Name:            "brine",
-		Usage:           "run a function on the targeted minions (like salt)",
-		UsageText:       "brine [options] '<target>' <function> [arguments...]",
-		Version:         version.String(),
-		HideHelpCommand: true,
+		Name:                  "brine",
+		Usage:                 "run a function on the targeted minions (like salt)",
+		UsageText:             "brine [options] '<target>' <function> [arguments...]",
+		Version:               version.String(),
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: cliutil.HelpTemplate,
+		Description: "Publishes a function to the minions the target matches, through the master on this\n" +
+			"host, and prints their returns as they come. The target is a glob on minion ids unless a\n" +
+			"targeting option says otherwise; the arguments are positional, or key=value for keyword\n" +
+			"arguments, read as YAML as Salt reads them.\n\n" +
+			"Exit status: 0 when every targeted minion returned successfully; 1 when one did not\n" +
+			"return or failed (with --retcode-passthrough, the highest retcode); 2 on an error or when\n" +
+			"no minion matched.",
 		Flags: append(cliutil.TargetFlags(),
 			cliutil.ConfigDirFlag(),
 			cliutil.LogLevelFlag(true),
-			&cli.StringFlag{Name: "delimiter", Value: ":", Usage: "separator of nested keys in grain and pillar targets"},
-			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: 5, Usage: "seconds to wait for returns; minions still running the job (saltutil.find_job) are waited for"},
+			&cli.StringFlag{Name: "delimiter", Value: ":", Usage: "the `SEPARATOR` of nested keys in grain and pillar targets"},
+			&cli.IntFlag{Name: "timeout", Aliases: []string{"t"}, Value: 5, Usage: "wait `SECONDS` for returns; minions still running the job (saltutil.find_job) are waited for"},
 			&cli.BoolFlag{Name: "async", Usage: "publish, print the job id and exit"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show the job id and which minions did not return"},
 			&cli.BoolFlag{Name: "static", Aliases: []string{"s"}, Usage: "print all returns at once, at the end"},
-			&cli.StringFlag{Name: "out", Usage: "output: nested (default), json, yaml, txt, raw or quiet"},
+			&cli.StringFlag{Name: "out", Usage: "output `FORMAT`: nested (default), json, yaml, txt, raw or quiet"},
 			&cli.StringFlag{Name: "out-file", Usage: "write the output to `FILE`"},
 			&cli.BoolFlag{Name: "no-color", Usage: "no colours, even on a terminal"},
 			&cli.StringFlag{Name: "batch-size", Aliases: []string{"b"}, Usage: "run on `N` minions (or N%) at a time"},
-			&cli.Float64Flag{Name: "batch-wait", Usage: "seconds to wait after a minion returns before the next starts"},
+			&cli.Float64Flag{Name: "batch-wait", Usage: "wait `SECONDS` after a minion returns before the next starts"},
 			&cli.BoolFlag{Name: "hide-timeout", Usage: "do not list the minions that did not return"},
 			&cli.BoolFlag{Name: "retcode-passthrough", Usage: "exit with the highest retcode of the minions"},
 		),

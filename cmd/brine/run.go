@@ -13,6 +13,7 @@ import (
 
 	"github.com/brine-project/brine/client"
 	"github.com/brine-project/brine/config"
+	"github.com/brine-project/brine/internal/cliutil"
 	"github.com/brine-project/brine/internal/output"
 	"github.com/brine-project/brine/internal/saltargs"
 )
@@ -40,8 +41,11 @@ type stdio struct {
 // runBrine publishes the job and prints the returns; it returns the exit
 // status.
 func runBrine(ctx context.Context, o options, std stdio) (int, error) {
-	cfg, _, err := config.LoadMaster(o.configDir)
+	cfg, warns, err := config.LoadMaster(o.configDir)
 	if err != nil {
+		return 2, err
+	}
+	if _, err := cliutil.ToolLogger(std.err, o.logLevel, cfg.Logging, warns); err != nil {
 		return 2, err
 	}
 	arg, err := saltargs.Parse(o.args)

@@ -31,13 +31,18 @@ func ConfigDirFlag() *cli.StringFlag {
 func LogLevelFlag(short bool) *cli.StringFlag {
 	f := &cli.StringFlag{
 		Name: "log-level", EnvVars: []string{"BRINE_LOG_LEVEL"},
-		Usage: "console log level: all, garbage, trace, debug, info, warning, error, critical, quiet (default: the config's log_level)",
+		Usage: "log to the console at `LEVEL`: " + strings.Join(config.LogLevels, ", ") + " (default: the config's log_level)",
 	}
 	if short {
 		f.Aliases = []string{"l"}
 	}
 	return f
 }
+
+// HelpTemplate is every binary's --help: urfave/cli's, with OPTIONS
+// where it says GLOBAL OPTIONS, as no Brine binary has subcommands. Set
+// it with HideHelpCommand, which drops the help subcommand.
+var HelpTemplate = strings.ReplaceAll(cli.AppHelpTemplate, "GLOBAL OPTIONS:", "OPTIONS:")
 
 // PrintVersion is every binary's cli.VersionPrinter: the program's name
 // and version.String(), as salt-master --version prints its name and

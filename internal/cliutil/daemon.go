@@ -32,6 +32,70 @@ func DaemonFlag() *cli.BoolFlag {
 var ErrNoDaemon = Hint(errors.New("-d/--daemon is not supported: Brine's daemons stay in the foreground"),
 	"run it under systemd (Type=simple), or in the background with your shell's &")
 
+// Overrides are the daemon flags that override configuration keys, as
+// Salt's do: -l/--log-level (log_level), --log-file (log_file),
+// --log-file-level (log_level_logfile), --pid-file (pidfile) and
+// -u/--user (user). "" leaves the configuration's value.
+type Overrides struct {
+	LogLevel, LogFile, LogFileLevel, Pidfile, User string
+}
+
+// DaemonFlags are the flags of Overrides, --user only where withUser
+// (the master: Brine's minion has no user key).
+func DaemonFlags(withUser bool) []cli.Flag {
+	flags := []cli.Flag{
+		LogLevelFlag(true),
+		&cli.StringFlag{Name: "log-file", Usage: "log to `FILE` as well as to the console (default: the config's log_file)"},
+		&cli.StringFlag{Name: "log-file-level", Usage: "log to the file at `LEVEL`: " + strings.Join(config.LogLevels, ", ") + " (default: the config's log_level_logfile, else the console's level)"},
+		&cli.StringFlag{Name: "pid-file", Usage: "write the process id to `FILE` (default: the config's pidfile)"},
+	}
+	if withUser {
+		flags = append(flags, &cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run as `USER`, when started as root (default: the config's user)"})
+	}
+	return flags
+}
+
+// OverridesFrom reads the flags of DaemonFlags.
+func OverridesFrom(c *cli.Context) Overrides {
+	return Overrides{LogLevel: c.String("log-level"), LogFile: c.String("log-file"),
+		LogFileLevel: c.String("log-file-level"), Pidfile: c.String("pid-file"), User: c.String("user")}
+}
+
+// Apply sets the configuration's keys to the flags given, then resolves
+// its logging (see ApplyLogLevel). user is nil for a daemon without a
+// user key. The paths are taken as given, as Salt takes them: root_dir
+// moves the configuration's paths only.
+func (o Overrides) Apply(l *config.Logging, pidfile, user *string) error {
+	if o.LogFileLevel != "" {
+		if err := config.CheckLogLevel(o.LogFileLevel); err != nil {
+			return Hint(err, "--log-file-level takes a level such as debug, info or warning")
+		}
+	}
+	set := func(dst *string, v string) {
+		if v != "" && dst != nil {
+			*dst = v
+		}
+	}
+	set(&l.LogFile, o.LogFile)
+	set(&l.LogLevelLogfile, o.LogFileLevel)
+	set(pidfile, o.Pidfile)
+	set(user, o.User)
+	return ApplyLogLevel(l, o.LogLevel)
+}
+
+// Args are the flags that give o again, for a process the daemon starts
+// with its own command line (the master's publish daemon).
+func (o Overrides) Args() []string {
+	var args []string
+	for _, f := range []struct{ name, v string }{{"--log-level", o.LogLevel}, {"--log-file", o.LogFile},
+		{"--log-file-level", o.LogFileLevel}, {"--pid-file", o.Pidfile}, {"--user", o.User}} {
+		if f.v != "" {
+			args = append(args, f.name, f.v)
+		}
+	}
+	return args
+}
+
 // PrintConfigFlag is --print-config.
 func PrintConfigFlag() *cli.BoolFlag {
 	return &cli.BoolFlag{Name: "print-config",
