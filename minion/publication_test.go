@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -46,8 +47,9 @@ type fakeMaster struct {
 	session    *crypto.Crypticle
 	serial     int64
 
-	mu       sync.Mutex    // guards returned
+	mu       sync.Mutex    // guards returned and auths
 	returned []string      // jids of the returns, in order
+	auths    int           // _auth requests answered
 	arrived  chan struct{} // receives when a return comes
 }
 
@@ -118,6 +120,9 @@ func (fm *fakeMaster) auth(load map[string]any) []byte {
 		fm.t.Errorf("fake master: unexpected clear command %q", cmd)
 		return nil
 	}
+	fm.mu.Lock()
+	fm.auths++
+	fm.mu.Unlock()
 	pubText, _ := wire.OptString(load, "pub")
 	pub, err := crypto.ParsePublicKey([]byte(pubText))
 	if err != nil {
@@ -351,5 +356,32 @@ func TestPublicationsRefused(t *testing.T) {
 				t.Fatalf("no log line says %q:\n%s", tc.log, logs)
 			}
 		})
+	}
+}
+
+// Publications under another AES key (one who can write to the publish
+// link, with sign_pub_messages off) make the minion authenticate again
+// once, as a rotated key would, not once each: it goes on serving.
+func TestForgedPublicationsReauthOnce(t *testing.T) {
+	fm := newFakeMaster(t)
+	m, logs := newAuthenticatedMinion(t, fm, false)
+	m.cfg.RandomReauthDelay = 0
+	forger := newFakeMaster(t) // its own AES key
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range 5 {
+		m.publication(ctx, forger.wrap(job(fmt.Sprintf("2026010100000000000%d", i)), nil))
+	}
+	fm.mu.Lock()
+	auths := fm.auths
+	fm.mu.Unlock()
+	if auths != 1 {
+		t.Fatalf("5 forged publications made the minion authenticate %d times, want 1\n%s", auths, logs)
+	}
+	const good = "20260101000000000009"
+	m.publication(ctx, fm.wrap(job(good), nil))
+	m.jobsWG.Wait()
+	if got := fm.returns(); !slices.Equal(got, []string{good}) {
+		t.Fatalf("the minion returned %v, want [%s]", got, good)
 	}
 }
