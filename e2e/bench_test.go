@@ -20,7 +20,7 @@ func BenchmarkCLIPing(b *testing.B) {
 	ctx := ctxT(b)
 	c := newCluster(b)
 	master := c.startMaster("master", "auto_accept: True\n")
-	master.log.waitLines(b, 1, "master: serving")
+	master.Log.WaitLines(b, 1, "master: serving")
 	bus := c.watch(ctx, "master")
 	c.startMinion("m1", "")
 	waitEvent(b, ctx, bus, "salt/minion/m1/start", nil)

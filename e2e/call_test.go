@@ -28,7 +28,7 @@ func TestCallWithMaster(t *testing.T) {
 	ctx := ctxT(t)
 	c := newCluster(t)
 	master := c.startMaster("master", "auto_accept: True\n")
-	master.log.waitLines(t, 1, "master: serving")
+	master.Log.WaitLines(t, 1, "master: serving")
 	bus := c.watch(ctx, "master")
 	dir := filepath.Join(c.root, "caller", "etc")
 	writeFile(t, filepath.Join(dir, "minion"), "root_dir: "+filepath.Join(c.root, "caller")+"\nid: caller\nmaster: 127.0.0.1\nmaster_port: "+itoa(c.retPort)+"\npublish_port: "+itoa(c.pubPort)+"\n")

@@ -11,15 +11,17 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/brine-project/brine/internal/proctest"
 )
 
 // publishDaemon returns the pid of the master's publish daemon: its one
 // child process, there once the master is serving.
-func publishDaemon(t *testing.T, m *proc) int {
+func publishDaemon(t *testing.T, m *proctest.Proc) int {
 	t.Helper()
-	m.log.waitLines(t, 1, "master: serving")
+	m.Log.WaitLines(t, 1, "master: serving")
 	// Children are listed per thread, and any thread may have forked.
-	pid := m.cmd.Process.Pid
+	pid := m.Cmd.Process.Pid
 	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	if err != nil || len(tasks) == 0 {
 		t.Skipf("cannot list the master's children: %v", err)
@@ -76,9 +78,9 @@ func TestPublishDaemon(t *testing.T) {
 		c := newCluster(t)
 		m := c.startMaster("master", "")
 		d := publishDaemon(t, m)
-		m.stop(t)
-		if m.err != nil {
-			t.Fatalf("master exited with %v after SIGTERM", m.err)
+		m.Stop(t)
+		if m.Err() != nil {
+			t.Fatalf("master exited with %v after SIGTERM", m.Err())
 		}
 		waitExit(t, d, "the publish daemon")
 	})
@@ -86,7 +88,7 @@ func TestPublishDaemon(t *testing.T) {
 		c := newCluster(t)
 		m := c.startMaster("master", "")
 		d := publishDaemon(t, m)
-		m.cmd.Process.Kill()
+		m.Cmd.Process.Kill()
 		waitExit(t, d, "the publish daemon of a killed master")
 	})
 	t.Run("the master stops when it dies", func(t *testing.T) {
@@ -97,12 +99,12 @@ func TestPublishDaemon(t *testing.T) {
 			t.Fatal(err)
 		}
 		select {
-		case <-m.done:
+		case <-m.Done():
 		case <-time.After(testTimeout):
 			t.Fatal("the master runs on without its publish daemon")
 		}
-		if m.err == nil || !strings.Contains(m.log.String(), "the publish daemon exited") {
-			t.Fatalf("master exited with %v; log:\n%s", m.err, m.log.String())
+		if m.Err() == nil || !strings.Contains(m.Log.String(), "the publish daemon exited") {
+			t.Fatalf("master exited with %v; log:\n%s", m.Err(), m.Log.String())
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/events"
+	"github.com/brine-project/brine/internal/proctest"
 	"github.com/brine-project/brine/transport"
 )
 
@@ -63,10 +64,10 @@ func TestRemoteExecution(t *testing.T) {
 	ctx := ctxT(t)
 	c := newCluster(t)
 	master := c.startMaster("master", "")
-	master.log.waitLines(t, 1, "master: serving")
+	master.Log.WaitLines(t, 1, "master: serving")
 	bus := c.watch(ctx, "master")
 	grains := map[string]string{"m1": "os: Linux, role: web", "m2": "os: Linux, role: db", "m3": "os: Plan9, role: web"}
-	minions := map[string]*proc{}
+	minions := map[string]*proctest.Proc{}
 	for _, id := range []string{"m1", "m2", "m3"} {
 		minions[id] = c.startMinion(id, "grains: {"+grains[id]+"}\n")
 	}
@@ -74,7 +75,7 @@ func TestRemoteExecution(t *testing.T) {
 		waitEvent(t, ctx, bus, "salt/auth", map[string]any{"act": "pend"})
 	}
 	c.key("master", "-A", "-y")
-	waitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start", "salt/minion/m3/start")
+	proctest.WaitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start", "salt/minion/m3/start")
 
 	t.Run("ping all", func(t *testing.T) {
 		rets, code := c.returns("*", "test.ping")
@@ -121,15 +122,15 @@ func TestRemoteExecution(t *testing.T) {
 			t.Fatalf("exit %d: %s", code, out)
 		}
 		asyncJID = jid
-		waitEvents(t, ctx, bus, "salt/job/"+jid+"/ret/m1", "salt/job/"+jid+"/ret/m2", "salt/job/"+jid+"/ret/m3")
+		proctest.WaitEvents(t, ctx, bus, "salt/job/"+jid+"/ret/m1", "salt/job/"+jid+"/ret/m2", "salt/job/"+jid+"/ret/m3")
 		var rets map[string]any
 		if err := json.Unmarshal([]byte(c.runner("jobs.lookup_jid", jid)), &rets); err != nil || fmt.Sprint(rets) != "map[m1:hello m2:hello m3:hello]" {
 			t.Fatalf("lookup_jid: %v %v", rets, err)
 		}
 		// The watcher, another process on the bus, saw the job start and
 		// the returns.
-		watcher.log.waitLines(t, 1, "salt/job/"+jid+"/new\t")
-		watcher.log.waitLines(t, 3, "salt/job/"+jid+"/ret/")
+		watcher.Log.WaitLines(t, 1, "salt/job/"+jid+"/new\t")
+		watcher.Log.WaitLines(t, 3, "salt/job/"+jid+"/ret/")
 	})
 
 	t.Run("batch of one", func(t *testing.T) {
@@ -166,7 +167,7 @@ func TestRemoteExecution(t *testing.T) {
 	})
 
 	t.Run("a stopped minion does not return", func(t *testing.T) {
-		minions["m3"].stop(t)
+		minions["m3"].Stop(t)
 		out, code := c.brine("master", "--out", "json", "-t", "2", "*", "test.ping")
 		if code == 0 || !strings.Contains(out, "Minion did not return. [No response]") || !strings.Contains(out, `"m1": true`) {
 			t.Fatalf("exit %d:\n%s", code, out)
@@ -178,9 +179,9 @@ func TestRemoteExecution(t *testing.T) {
 	})
 
 	t.Run("the job cache survives a master restart", func(t *testing.T) {
-		master.stop(t)
+		master.Stop(t)
 		master = c.startMaster("master", "")
-		master.log.waitLines(t, 1, "master: serving")
+		master.Log.WaitLines(t, 1, "master: serving")
 		var rets map[string]any
 		if err := json.Unmarshal([]byte(c.runner("jobs.lookup_jid", asyncJID)), &rets); err != nil || len(rets) != 3 {
 			t.Fatalf("lookup_jid after restart: %v %v", rets, err)
@@ -190,7 +191,7 @@ func TestRemoteExecution(t *testing.T) {
 
 // syncWatcher fires probe events matching salt/job/* until the state.event
 // process shows one: from then on it sees every event.
-func (c *cluster) syncWatcher(t *testing.T, w *proc) {
+func (c *cluster) syncWatcher(t *testing.T, w *proctest.Proc) {
 	t.Helper()
 	push, err := events.NewPusher("ipc://"+filepath.Join(c.sockDir("master"), transport.EventPullFile), transport.Options{})
 	if err != nil {
@@ -203,7 +204,7 @@ func (c *cluster) syncWatcher(t *testing.T, w *proc) {
 		if err := push.Fire(ctx, tag, map[string]any{"sync": i}); err != nil {
 			t.Fatal(err)
 		}
-		if w.log.waitFor(50*time.Millisecond, "salt/job/sync/") {
+		if w.Log.WaitFor(50*time.Millisecond, "salt/job/sync/") {
 			return
 		}
 		if ctx.Err() != nil {
@@ -218,11 +219,11 @@ func TestZMQFiltering(t *testing.T) {
 	ctx := ctxT(t)
 	c := newCluster(t)
 	master := c.startMaster("master", "auto_accept: True\nzmq_filtering: True\n")
-	master.log.waitLines(t, 1, "master: serving")
+	master.Log.WaitLines(t, 1, "master: serving")
 	bus := c.watch(ctx, "master")
 	m1 := c.startMinion("m1", "zmq_filtering: True\ngrains: {role: web}\n")
 	c.startMinion("m2", "zmq_filtering: True\ngrains: {role: db}\n")
-	waitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start")
+	proctest.WaitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start")
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -237,7 +238,7 @@ func TestZMQFiltering(t *testing.T) {
 		}
 	}
 	// m1 never even saw the list publication for m2.
-	if n := m1.log.count("running job", "fun=test.ping"); n != 2 {
-		t.Fatalf("m1 ran %d test.ping jobs, want 2:\n%s", n, m1.log.String())
+	if n := m1.Log.Count("running job", "fun=test.ping"); n != 2 {
+		t.Fatalf("m1 ran %d test.ping jobs, want 2:\n%s", n, m1.Log.String())
 	}
 }

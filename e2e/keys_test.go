@@ -17,7 +17,7 @@ func TestKeyLifecycle(t *testing.T) {
 	ctx := ctxT(t)
 	c := newCluster(t)
 	master := c.startMaster("master", "")
-	master.log.waitLines(t, 1, "master: serving")
+	master.Log.WaitLines(t, 1, "master: serving")
 	bus := c.watch(ctx, "master")
 
 	minion := c.startMinion("m1", "")
@@ -32,27 +32,27 @@ func TestKeyLifecycle(t *testing.T) {
 	waitEvent(t, ctx, bus, "salt/auth", map[string]any{"act": "accept", "id": "m1"})
 	// The start event comes over the AES channel: session key and tok work.
 	waitEvent(t, ctx, bus, "salt/minion/m1/start", nil)
-	minion.log.waitLines(t, 1, "trusting the master's key on first use")
+	minion.Log.WaitLines(t, 1, "trusting the master's key on first use")
 
 	// Master restart: a new AES key; the minion authenticates again when
 	// its publish link comes back.
-	master.stop(t)
+	master.Stop(t)
 	master = c.startMaster("master", "")
-	master.log.waitLines(t, 1, "authentication accepted", "minion=m1")
-	minion.log.waitLines(t, 2, "authenticated with the master")
+	master.Log.WaitLines(t, 1, "authentication accepted", "minion=m1")
+	minion.Log.WaitLines(t, 2, "authenticated with the master")
 
 	// Delete the key: the master rotates its AES key, so the next
 	// publication fails the minion's HMAC, it authenticates again, and
 	// finds itself pending until re-accepted.
 	c.key("master", "-d", "m1", "-y")
-	master.log.waitLines(t, 1, "AES key rotated")
+	master.Log.WaitLines(t, 1, "AES key rotated")
 	publish(t, c, "master")
-	master.log.waitLines(t, 1, "new public key placed in pending", "minion=m1")
+	master.Log.WaitLines(t, 1, "new public key placed in pending", "minion=m1")
 	c.key("master", "-a", "m1", "-y")
-	master.log.waitLines(t, 2, "authentication accepted", "minion=m1")
-	minion.log.waitLines(t, 3, "authenticated with the master")
-	if n := minion.log.count("level=ERROR"); n != 0 {
-		t.Fatalf("the minion logged %d errors:\n%s", n, minion.log.String())
+	master.Log.WaitLines(t, 2, "authentication accepted", "minion=m1")
+	minion.Log.WaitLines(t, 3, "authenticated with the master")
+	if n := minion.Log.Count("level=ERROR"); n != 0 {
+		t.Fatalf("the minion logged %d errors:\n%s", n, minion.Log.String())
 	}
 }
 
@@ -75,7 +75,7 @@ func TestMasterKeyChanged(t *testing.T) {
 	ctx := ctxT(t)
 	c := newCluster(t)
 	first := c.startMaster("first", "auto_accept: True\n")
-	first.log.waitLines(t, 1, "master: serving")
+	first.Log.WaitLines(t, 1, "master: serving")
 	bus := c.watch(ctx, "first")
 	minion := c.startMinion("m1", "")
 	waitEvent(t, ctx, bus, "salt/minion/m1/start", nil) // fully up
@@ -87,10 +87,10 @@ func TestMasterKeyChanged(t *testing.T) {
 
 	// Another master, with its own key, on the same address: when the
 	// minion's publish link comes back it authenticates, and refuses.
-	first.stop(t)
+	first.Stop(t)
 	second := c.startMaster("second", "auto_accept: True\n")
-	second.log.waitLines(t, 1, "master: serving")
-	minion.log.waitLines(t, 1, "the master's public key has changed")
+	second.Log.WaitLines(t, 1, "master: serving")
+	minion.Log.WaitLines(t, 1, "the master's public key has changed")
 	after, _ := os.ReadFile(trusted)
 	if string(after) != string(before) {
 		t.Fatal("the minion replaced its trusted master key")
@@ -103,7 +103,7 @@ func TestMasterKeyChanged(t *testing.T) {
 func TestVerifyMasterPubkeySign(t *testing.T) {
 	c := newCluster(t)
 	master := c.startMaster("master", "auto_accept: True\nmaster_sign_pubkey: True\n")
-	master.log.waitLines(t, 1, "master: serving")
+	master.Log.WaitLines(t, 1, "master: serving")
 	signPub, err := os.ReadFile(filepath.Join(c.root, "master/etc/brine/pki/master/master_sign.pub"))
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestVerifyMasterPubkeySign(t *testing.T) {
 	} {
 		writeFile(t, filepath.Join(c.root, tc.id, "etc/brine/pki/minion/master_sign.pub"), tc.key)
 		m := c.startMinion(tc.id, "verify_master_pubkey_sign: True\n")
-		m.log.waitLines(t, 1, tc.want)
+		m.Log.WaitLines(t, 1, tc.want)
 		_, err := os.Stat(filepath.Join(c.root, tc.id, "etc/brine/pki/minion/minion_master.pub"))
 		if trusted := err == nil; trusted != (tc.id == "good") {
 			t.Fatalf("minion %s: trusted the master key: %v", tc.id, trusted)

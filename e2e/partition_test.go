@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/brine-project/brine/internal/proctest"
 )
 
 // netns is a network namespace joined to this one by a veth pair: hostIP
@@ -78,7 +80,7 @@ func TestPartition(t *testing.T) {
 		"root_dir: %s\nid: m1\nmaster: %s\nmaster_port: %d\npublish_port: %d\n"+
 			"acceptance_wait_time: 1\nheartbeat_interval: %d\nlog_level: info\n",
 		filepath.Join(c.root, "m1"), ns.hostIP, c.retPort, c.pubPort, beat))
-	minion := startPath(t, "brine-minion", "ip", "netns", "exec", ns.name, filepath.Join(binDir, "brine-minion"), "-c", dir)
+	minion := proctest.StartPath(t, "brine-minion", "ip", "netns", "exec", ns.name, filepath.Join(binDir, "brine-minion"), "-c", dir)
 	waitEvent(t, ctx, bus, "salt/minion/m1/start", nil)
 	if rets, _ := c.returns("-t", "10", "m1", "test.ping"); rets["m1"] != true {
 		t.Fatalf("before the cut: %v", rets)
@@ -86,7 +88,7 @@ func TestPartition(t *testing.T) {
 
 	ns.ip("link", "set", ns.hostIf, "down")
 	cut := time.Now()
-	minion.log.waitLinesFor(t, 4*beat*time.Second, 1, "the publish link is down")
+	minion.Log.WaitLinesFor(t, 4*beat*time.Second, 1, "the publish link is down")
 	detected := time.Since(cut)
 	if detected > 2*beat*time.Second {
 		t.Errorf("the minion noticed the cut after %v, want within 2 heartbeat intervals (%ds)", detected, 2*beat)
@@ -100,7 +102,7 @@ func TestPartition(t *testing.T) {
 
 	ns.ip("link", "set", ns.hostIf, "up")
 	healed := time.Now()
-	minion.log.waitLinesFor(t, 60*time.Second, 2, "minion: authenticated with the master")
+	minion.Log.WaitLinesFor(t, 60*time.Second, 2, "minion: authenticated with the master")
 	if rets, _ := c.returns("-t", "10", "m1", "test.ping"); rets["m1"] != true {
 		t.Fatalf("after the link came back: %v", rets)
 	}

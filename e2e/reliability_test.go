@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/brine-project/brine/internal/proctest"
 )
 
 // jidOf reads the job id from brine --async's answer.
@@ -52,9 +54,9 @@ func TestReturnSpool(t *testing.T) {
 		t.Fatalf("brine --async: %d\n%s", code, out)
 	}
 	jid := jidOf(t, out)
-	minion.log.waitLines(t, 1, "minion: running job", jid)
-	master.stop(t)
-	minion.log.waitLines(t, 1, "spooled until the master takes it", jid)
+	minion.Log.WaitLines(t, 1, "minion: running job", jid)
+	master.Stop(t)
+	minion.Log.WaitLines(t, 1, "spooled until the master takes it", jid)
 
 	c.startMaster("master", "auto_accept: True\n")
 	bus = c.watch(ctx, "master")
@@ -62,7 +64,7 @@ func TestReturnSpool(t *testing.T) {
 	if ev.Data["return"] != true {
 		t.Fatalf("spooled return delivered as %v", ev.Data)
 	}
-	minion.log.waitLines(t, 1, "minion: delivered a spooled return")
+	minion.Log.WaitLines(t, 1, "minion: delivered a spooled return")
 	if rets := c.lookupJID(jid); rets["m1"] != true {
 		t.Fatalf("job cache after the spool drained: %v", rets)
 	}
@@ -73,7 +75,7 @@ func TestReturnSpool(t *testing.T) {
 // authenticated and subscribed. It is built without the race detector:
 // it is the load, not what is tested, and 1,000 raced minions would cost
 // minutes.
-func (c *cluster) swarm(t *testing.T, n int, extra ...string) *proc {
+func (c *cluster) swarm(t *testing.T, n int, extra ...string) *proctest.Proc {
 	t.Helper()
 	bin := filepath.Join(c.root, "brine-swarm")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/brine-swarm")
@@ -84,8 +86,8 @@ func (c *cluster) swarm(t *testing.T, n int, extra ...string) *proc {
 	args := append([]string{"--ret-port", fmt.Sprint(c.retPort), "--publish-port", fmt.Sprint(c.pubPort),
 		"-n", fmt.Sprint(n), "--dir", filepath.Join(c.root, "swarm-keys"), "--state", filepath.Join(c.root, "swarm-state"),
 		"--log-level", "info"}, extra...)
-	p := startPath(t, "brine-swarm", bin, args...)
-	p.log.waitLinesFor(t, 5*time.Minute, 1, fmt.Sprintf("ready %d ", n))
+	p := proctest.StartPath(t, "brine-swarm", bin, args...)
+	p.Log.WaitLinesFor(t, 5*time.Minute, 1, fmt.Sprintf("ready %d ", n))
 	return p
 }
 
@@ -117,7 +119,7 @@ func TestMasterRestart(t *testing.T) {
 		t.Fatalf("%d of %d minions answered before the restart", got, n)
 	}
 
-	master.stop(t)
+	master.Stop(t)
 	restarted := time.Now()
 	c.startMaster("master", "auto_accept: True\n")
 	bus := c.watch(ctx, "master")
@@ -187,13 +189,13 @@ func TestMasterKilledMidJob(t *testing.T) {
 			acked[id] = true
 		}
 	}
-	master.cmd.Process.Kill()
-	<-master.done
+	master.Cmd.Process.Kill()
+	<-master.Done()
 	killed := time.Now()
 	// About two thirds of the returns were still to come: wait until at
 	// least half of all have given up their retries and been spooled.
-	swarm.log.waitLinesFor(t, 2*time.Minute, n/2, "spooled until the master takes it", jid)
-	spooled := swarm.log.count("spooled until the master takes it", jid)
+	swarm.Log.WaitLinesFor(t, 2*time.Minute, n/2, "spooled until the master takes it", jid)
+	spooled := swarm.Log.Count("spooled until the master takes it", jid)
 
 	c.startMaster("master", "auto_accept: True\n")
 	c.watch(ctx, "master") // serving, with its new root key written
@@ -223,7 +225,7 @@ func TestMasterKilledMidJob(t *testing.T) {
 			t.Fatalf("return of %s: %v", id, r)
 		}
 	}
-	if got := swarm.log.count("delivered a spooled return"); got < spooled {
+	if got := swarm.Log.Count("delivered a spooled return"); got < spooled {
 		t.Fatalf("%d spooled returns, %d delivered from the spool", spooled, got)
 	}
 	t.Logf("%d returns acknowledged before the kill, %d in the cache at restart; %d spooled while the master was down (%v); all %d in the cache %v after the restart",
@@ -241,8 +243,8 @@ func TestMasterGracefulStop(t *testing.T) {
 	bus := c.watch(ctx, "master")
 	c.startMinion("m1", "")
 	gone := c.startMinion("m2", "")
-	waitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start")
-	gone.stop(t)
+	proctest.WaitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start")
+	gone.Stop(t)
 
 	out, code := c.brine("master", "--async", "m1", "test.ping")
 	if code != 0 {
@@ -261,22 +263,22 @@ func TestMasterGracefulStop(t *testing.T) {
 			break
 		}
 	}
-	master.cmd.Process.Signal(syscall.SIGTERM)
+	master.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-runner.done:
+	case <-runner.Done():
 	case <-time.After(testTimeout):
-		t.Fatalf("the runner in flight at SIGTERM never got its answer\n%s", master.log.String())
+		t.Fatalf("the runner in flight at SIGTERM never got its answer\n%s", master.Log.String())
 	}
 	var status map[string][]string
-	if err := json.Unmarshal([]byte(runner.log.String()), &status); runner.err != nil || err != nil {
-		t.Fatalf("the runner in flight at SIGTERM: %v, %v\n%s", runner.err, err, runner.log.String())
+	if err := json.Unmarshal([]byte(runner.Log.String()), &status); runner.Err() != nil || err != nil {
+		t.Fatalf("the runner in flight at SIGTERM: %v, %v\n%s", runner.Err(), err, runner.Log.String())
 	}
 	if fmt.Sprint(status["up"]) != "[m1]" || fmt.Sprint(status["down"]) != "[m2]" {
 		t.Fatalf("manage.status answered %v", status)
 	}
-	<-master.done
-	if master.err != nil {
-		t.Fatalf("the master exited with %v after SIGTERM\n%s", master.err, master.log.String())
+	<-master.Done()
+	if master.Err() != nil {
+		t.Fatalf("the master exited with %v after SIGTERM\n%s", master.Err(), master.Log.String())
 	}
 
 	c.startMaster("master", "auto_accept: True\n")

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/brine-project/brine/internal/proctest"
 )
 
 // Pillar, the file server and minion events through the master.
@@ -28,11 +30,11 @@ func TestPillarFilesEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	master := c.startMaster("master", fmt.Sprintf("auto_accept: True\nfile_roots: {base: [%s]}\npillar_roots: {base: [%s]}\n", files, pillar))
-	master.log.waitLines(t, 1, "master: serving")
+	master.Log.WaitLines(t, 1, "master: serving")
 	bus := c.watch(ctx, "master")
 	c.startMinion("m1", "grains: {role: web}\n")
 	c.startMinion("m2", "grains: {role: db}\n")
-	waitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start")
+	proctest.WaitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start")
 
 	t.Run("pillar reaches only its targets", func(t *testing.T) {
 		rets, code := c.returns("*", "pillar.items")
@@ -93,11 +95,11 @@ func TestCp(t *testing.T) {
 	ctx := ctxT(t)
 	c := newCluster(t)
 	master := c.startMaster("master", "auto_accept: True\n")
-	master.log.waitLines(t, 1, "master: serving")
+	master.Log.WaitLines(t, 1, "master: serving")
 	bus := c.watch(ctx, "master")
 	c.startMinion("m1", "")
 	c.startMinion("m2", "")
-	waitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start")
+	proctest.WaitEvents(t, ctx, bus, "salt/minion/m1/start", "salt/minion/m2/start")
 	src := filepath.Join(c.root, "payload.bin")
 	data := make([]byte, 1<<20+12345) // several chunks and a partial one
 	rand.Read(data)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/brine-project/brine/internal/proctest"
 )
 
 // rootEnv carries a rootSpec from inRoot to the test binary it re-runs:
@@ -97,7 +99,7 @@ func enter(spec rootSpec) error {
 // namespaces: it tries, with a command that cannot exist in the root.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	out, err := run(inRoot(t, rootSpec{Dir: t.TempDir(), Argv: []string{"/nothing"}}))
+	out, err := proctest.Run(inRoot(t, rootSpec{Dir: t.TempDir(), Argv: []string{"/nothing"}}))
 	if err == nil || !strings.Contains(out, "executing /nothing") {
 		t.Skipf("cannot chroot into an empty root here (needs root, or CAP_SYS_CHROOT and CAP_SYS_ADMIN): %v: %s", err, out)
 	}
@@ -172,8 +174,8 @@ func imageCmd(t testing.TB, img image, dir string) *exec.Cmd {
 func TestEmptyRootDaemons(t *testing.T) {
 	requireRoot(t)
 	ctx := ctxT(t)
-	tmp := shortTempDir(t)
-	retPort, pubPort := freePort(t), freePort(t)
+	tmp := proctest.TempDir(t, "bpkg")
+	retPort, pubPort := proctest.FreePort(t), proctest.FreePort(t)
 
 	mimg := readImage(t, "Dockerfile.master")
 	mroot := filepath.Join(tmp, "m")
@@ -183,12 +185,12 @@ func TestEmptyRootDaemons(t *testing.T) {
 	// directory.
 	writeFile(t, filepath.Join(mroot, "etc/brine/master.d/ports.conf"), fmt.Sprintf(
 		"interface: 127.0.0.1\nret_port: %d\npublish_port: %d\n", retPort, pubPort))
-	master := start(t, "brine-master", imageCmd(t, mimg, mroot))
-	master.log.waitLine(t, master, "master: serving")
-	bus := watch(t, ctx, filepath.Join(mroot, "var/run/brine/master"))
+	master := proctest.Start(t, "brine-master", imageCmd(t, mimg, mroot))
+	master.Log.WaitLines(t, 1, "master: serving")
+	bus := proctest.Watch(t, ctx, filepath.Join(mroot, "var/run/brine/master"))
 	inMaster := func(argv ...string) string {
 		t.Helper()
-		out, err := run(inRoot(t, rootSpec{Dir: mroot, Proc: true, UID: mimg.uid, GID: mimg.gid, Argv: argv}))
+		out, err := proctest.Run(inRoot(t, rootSpec{Dir: mroot, Proc: true, UID: mimg.uid, GID: mimg.gid, Argv: argv}))
 		if err != nil {
 			t.Fatalf("%v in the master's root: %v\n%s", argv, err, out)
 		}
@@ -201,10 +203,10 @@ func TestEmptyRootDaemons(t *testing.T) {
 	writeFile(t, filepath.Join(nroot, "etc/brine/minion.d/master.conf"), fmt.Sprintf(
 		"id: scratch\nmaster: 127.0.0.1\nmaster_port: %d\npublish_port: %d\nacceptance_wait_time: 1\nrandom_reauth_delay: 0\n",
 		retPort, pubPort))
-	start(t, "brine-minion", imageCmd(t, nimg, nroot))
-	waitEvents(t, ctx, bus, "salt/auth") // the key is pending
+	proctest.Start(t, "brine-minion", imageCmd(t, nimg, nroot))
+	proctest.WaitEvents(t, ctx, bus, "salt/auth") // the key is pending
 	inMaster("/usr/bin/brine-key", "-c", "/etc/brine", "-a", "scratch", "-y")
-	waitEvents(t, ctx, bus, "salt/minion/scratch/start")
+	proctest.WaitEvents(t, ctx, bus, "salt/minion/scratch/start")
 
 	out := inMaster("/usr/bin/brine", "-c", "/etc/brine", "--static", "--out", "json", "*", "test.ping")
 	var rets map[string]any
@@ -232,7 +234,7 @@ func TestEmptyRootEveryBinary(t *testing.T) {
 				{"--version", testVersion},
 				{"--help", "USAGE:"},
 			} {
-				out, err := run(inRoot(t, rootSpec{Dir: dir, UID: 65534, GID: 65534, Argv: []string{"/" + name, tc.flag}}))
+				out, err := proctest.Run(inRoot(t, rootSpec{Dir: dir, UID: 65534, GID: 65534, Argv: []string{"/" + name, tc.flag}}))
 				if err != nil || !strings.Contains(out, tc.want) {
 					t.Errorf("%s %s: %v, want %q in:\n%s", name, tc.flag, err, tc.want, out)
 				}

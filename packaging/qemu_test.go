@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/brine-project/brine/internal/proctest"
 )
 
 // armTarget is a minion build for an ARM board and the qemu-user emulator
@@ -39,22 +41,22 @@ func TestQemuMinions(t *testing.T) {
 		emulators[tg.id] = path
 	}
 	ctx := ctxT(t)
-	root := shortTempDir(t)
-	retPort, pubPort := freePort(t), freePort(t)
+	root := proctest.TempDir(t, "bpkg")
+	retPort, pubPort := proctest.FreePort(t), proctest.FreePort(t)
 	masterEtc := filepath.Join(root, "master", "etc")
 	writeFile(t, filepath.Join(masterEtc, "master"), fmt.Sprintf(
 		"root_dir: %s\ninterface: 127.0.0.1\nret_port: %d\npublish_port: %d\nauto_accept: True\nlog_level: info\n",
 		filepath.Join(root, "master"), retPort, pubPort))
-	master := start(t, "brine-master", exec.Command(bin("brine-master"), "-c", masterEtc))
-	master.log.waitLine(t, master, "master: serving")
-	bus := watch(t, ctx, filepath.Join(root, "master", "var/run/brine/master"))
+	master := proctest.Start(t, "brine-master", exec.Command(bin("brine-master"), "-c", masterEtc))
+	master.Log.WaitLines(t, 1, "master: serving")
+	bus := proctest.Watch(t, ctx, filepath.Join(root, "master", "var/run/brine/master"))
 
 	var started []string
 	for _, tg := range armTargets {
 		dir := filepath.Join(root, tg.id)
 		t0 := time.Now()
-		if out, err := goBuild(dir, "linux", tg.goarch, tg.goarm, "./cmd/brine-minion"); err != nil {
-			t.Fatalf("building the minion for %s: %v\n%s", tg.id, err, out)
+		if err := goBuild(dir, "linux", tg.goarch, tg.goarm, "../cmd/brine-minion"); err != nil {
+			t.Fatalf("building the minion for %s: %v", tg.id, err)
 		}
 		t.Logf("%s: built in %v", tg.id, time.Since(t0).Round(time.Millisecond))
 		assertStatic(t, filepath.Join(dir, "brine-minion"))
@@ -63,13 +65,13 @@ func TestQemuMinions(t *testing.T) {
 			"root_dir: %s\nid: %s\nmaster: 127.0.0.1\nmaster_port: %d\npublish_port: %d\n"+
 				"acceptance_wait_time: 1\nrandom_reauth_delay: 0\nlog_level: info\n",
 			dir, tg.id, retPort, pubPort))
-		start(t, "brine-minion "+tg.id, exec.Command(emulators[tg.id], filepath.Join(dir, "brine-minion"), "-c", etc))
+		proctest.Start(t, "brine-minion "+tg.id, exec.Command(emulators[tg.id], filepath.Join(dir, "brine-minion"), "-c", etc))
 		started = append(started, "salt/minion/"+tg.id+"/start")
 	}
 	// A minion announces its start once it is subscribed: from then on it
 	// gets every publication.
 	t0 := time.Now()
-	waitEvents(t, ctx, bus, started...)
+	proctest.WaitEvents(t, ctx, bus, started...)
 	t.Logf("both minions started (key made, authenticated, subscribed) in %v", time.Since(t0).Round(time.Millisecond))
 
 	t0 = time.Now()

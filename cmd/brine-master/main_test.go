@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -12,9 +10,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/brine-project/brine/internal/proctest"
 )
 
 // The tests run this test binary as brine-master: with the variable set,
@@ -27,8 +26,6 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
-
-const timeout = 60 * time.Second
 
 // binary copies this test binary to a directory every user may read, as
 // brine-master (the name the pidfile check compares).
@@ -52,99 +49,19 @@ func binary(t *testing.T, dir string) string {
 // world makes a temporary directory that any user can reach.
 func world(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "bmaster")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := proctest.TempDir(t, "bmaster")
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
 
-func freePort(t *testing.T) int {
+// startMaster starts bin as brine-master.
+func startMaster(t *testing.T, bin string, args ...string) *proctest.Proc {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// proc is a running brine-master and its stderr's lines.
-type proc struct {
-	cmd   *exec.Cmd
-	lines chan string
-	done  chan error
-}
-
-func startMaster(t *testing.T, bin string, args ...string) *proc {
-	t.Helper()
-	m := &proc{cmd: exec.Command(bin, args...), lines: make(chan string, 1000), done: make(chan error, 1)}
-	m.cmd.Env = append(os.Environ(), "BRINE_MASTER_TEST_MAIN=1")
-	stderr, err := m.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			m.lines <- sc.Text()
-		}
-		close(m.lines)
-		m.done <- m.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		m.cmd.Process.Kill()
-		for range m.lines {
-		}
-	})
-	return m
-}
-
-// waitLine waits for a stderr line containing sub and returns it.
-func (m *proc) waitLine(t *testing.T, sub string) string {
-	t.Helper()
-	deadline := time.After(timeout)
-	var seen []string
-	for {
-		select {
-		case l, ok := <-m.lines:
-			if !ok {
-				t.Fatalf("brine-master exited without logging %q:\n%s", sub, strings.Join(seen, "\n"))
-			}
-			if strings.Contains(l, sub) {
-				return l
-			}
-			seen = append(seen, l)
-		case <-deadline:
-			t.Fatalf("no %q from brine-master:\n%s", sub, strings.Join(seen, "\n"))
-		}
-	}
-}
-
-// wait waits for the process to exit, draining its stderr.
-func (m *proc) wait(t *testing.T) (string, error) {
-	t.Helper()
-	var out []string
-	deadline := time.After(timeout)
-	for {
-		select {
-		case l, ok := <-m.lines:
-			if ok {
-				out = append(out, l)
-				continue
-			}
-			return strings.Join(out, "\n"), <-m.done
-		case <-deadline:
-			t.Fatal("brine-master did not exit")
-		}
-	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "BRINE_MASTER_TEST_MAIN=1")
+	return proctest.Start(t, "brine-master", cmd)
 }
 
 // uidOf is the real, effective, saved and filesystem uids of process pid.
@@ -192,13 +109,13 @@ func TestRunsAsUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf := fmt.Sprintf("root_dir: %s\ninterface: 127.0.0.1\nret_port: %d\npublish_port: %d\nuser: nobody\nlog_level: info\n",
-		root, freePort(t), freePort(t))
+		root, proctest.FreePort(t), proctest.FreePort(t))
 	if err := os.WriteFile(filepath.Join(etc, "master"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	m := startMaster(t, bin, "-c", etc)
-	m.waitLine(t, "master: serving")
-	pid := m.cmd.Process.Pid
+	m.Log.WaitLines(t, 1, "master: serving")
+	pid := m.Cmd.Process.Pid
 	want := strconv.Itoa(uid)
 	if got := uidOf(t, pid); strings.Join(got, " ") != strings.Repeat(want+" ", 3)+want {
 		t.Errorf("master uids %v, want all %s", got, want)
@@ -228,13 +145,13 @@ func TestRunsAsUser(t *testing.T) {
 	}
 
 	second := startMaster(t, bin, "-c", etc)
-	if out, err := second.wait(t); err == nil || !strings.Contains(out, fmt.Sprintf("already running as pid %d", pid)) {
-		t.Errorf("a second master: %v\n%s", err, out)
+	if err := second.Wait(t); err == nil || !strings.Contains(second.Log.String(), fmt.Sprintf("already running as pid %d", pid)) {
+		t.Errorf("a second master: %v\n%s", err, second.Log.String())
 	}
 
-	m.cmd.Process.Signal(syscall.SIGTERM)
-	if out, err := m.wait(t); err != nil {
-		t.Fatalf("master exited with %v after SIGTERM:\n%s", err, out)
+	m.Stop(t)
+	if err := m.Err(); err != nil {
+		t.Fatalf("master exited with %v after SIGTERM:\n%s", err, m.Log.String())
 	}
 }
 
@@ -314,7 +231,7 @@ func TestOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf := fmt.Sprintf("root_dir: %s\ninterface: 127.0.0.1\nret_port: %d\npublish_port: %d\n"+
-		"pidfile: /conf.pid\nlog_file: /conf.log\nlog_level_logfile: error\nuser: conf-user\n", root, freePort(t), freePort(t))
+		"pidfile: /conf.pid\nlog_file: /conf.log\nlog_level_logfile: error\nuser: conf-user\n", root, proctest.FreePort(t), proctest.FreePort(t))
 	if err := os.WriteFile(filepath.Join(etc, "master"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -338,13 +255,13 @@ func TestOverrides(t *testing.T) {
 	}
 
 	m := startMaster(t, bin, append(flags, "-l", "info")...)
-	m.waitLine(t, "master: serving")
-	if b, _ := os.ReadFile(pidfile); strings.TrimSpace(string(b)) != strconv.Itoa(m.cmd.Process.Pid) {
-		t.Errorf("--pid-file %s holds %q, want %d", pidfile, b, m.cmd.Process.Pid)
+	m.Log.WaitLines(t, 1, "master: serving")
+	if b, _ := os.ReadFile(pidfile); strings.TrimSpace(string(b)) != strconv.Itoa(m.Cmd.Process.Pid) {
+		t.Errorf("--pid-file %s holds %q, want %d", pidfile, b, m.Cmd.Process.Pid)
 	}
-	m.cmd.Process.Signal(syscall.SIGTERM)
-	if out, err := m.wait(t); err != nil {
-		t.Fatalf("master exited with %v after SIGTERM:\n%s", err, out)
+	m.Stop(t)
+	if err := m.Err(); err != nil {
+		t.Fatalf("master exited with %v after SIGTERM:\n%s", err, m.Log.String())
 	}
 	b, err := os.ReadFile(logFile)
 	if err != nil {

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/brine-project/brine/internal/proctest"
 )
 
 // The tests run this test binary as brine-minion: with the variable set,
@@ -52,11 +51,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 func writeConfig(t *testing.T, text string) (etc, root string) {
 	t.Helper()
 	// Short: the minion's ipc sockets must stay under sun_path's limit.
-	dir, err := os.MkdirTemp("", "bmin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := proctest.TempDir(t, "bmin")
 	etc, root = filepath.Join(dir, "etc"), filepath.Join(dir, "root")
 	if err := os.MkdirAll(filepath.Join(etc, "minion.d"), 0o755); err != nil {
 		t.Fatal(err)
@@ -122,49 +117,14 @@ func TestPidfileAndLogFile(t *testing.T) {
 // stops it, and checks that it removed pidfile and logged to logFile.
 func startAndStop(t *testing.T, args []string, pidfile, logFile string) {
 	t.Helper()
-	cmd := command(t, args...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
+	p := proctest.Start(t, "brine-minion", command(t, args...))
+	p.Log.WaitLines(t, 1, "minion: generating key pair")
+	if b, _ := os.ReadFile(pidfile); strings.TrimSpace(string(b)) != strconv.Itoa(p.Cmd.Process.Pid) {
+		t.Errorf("pidfile %s holds %q, want %d", pidfile, b, p.Cmd.Process.Pid)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	started := make(chan bool, 1)
-	var log strings.Builder // read once the scanner is done
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(stderr)
-		found := false
-		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
-			if !found && strings.Contains(sc.Text(), "minion: generating key pair") {
-				found = true
-				started <- true
-			}
-		}
-		if !found {
-			started <- false
-		}
-	}()
-	select {
-	case ok := <-started:
-		if !ok {
-			<-scanned
-			t.Fatalf("brine-minion exited before it started:\n%s", log.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("brine-minion did not start")
-	}
-	if b, _ := os.ReadFile(pidfile); strings.TrimSpace(string(b)) != strconv.Itoa(cmd.Process.Pid) {
-		t.Errorf("pidfile %s holds %q, want %d", pidfile, b, cmd.Process.Pid)
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	<-scanned
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit after SIGTERM: %v\n%s", err, log.String())
+	p.Stop(t)
+	if err := p.Err(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.Log.String())
 	}
 	if _, err := os.Stat(pidfile); !os.IsNotExist(err) {
 		t.Errorf("pidfile left behind: %v", err)

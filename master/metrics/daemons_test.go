@@ -20,6 +20,7 @@ import (
 	"github.com/brine-project/brine/client"
 	"github.com/brine-project/brine/config"
 	"github.com/brine-project/brine/crypto"
+	"github.com/brine-project/brine/internal/proctest"
 	"github.com/brine-project/brine/master"
 	"github.com/brine-project/brine/minion"
 )
@@ -48,29 +49,6 @@ func runPublishDaemon(dir string) int {
 	return 0
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// shortRoot is a root_dir short enough for the ipc socket paths under it
-// (sun_path), which t.TempDir's names are not.
-func shortRoot(t *testing.T) string {
-	t.Helper()
-	root, err := os.MkdirTemp("", "bmet")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
-	return root
-}
-
 // run runs a daemon until the test ends, and fails the test if it does
 // not stop cleanly.
 func run(t *testing.T, name string, serve func(context.Context) error) {
@@ -91,7 +69,7 @@ func run(t *testing.T, name string, serve func(context.Context) error) {
 // returns it and its directory.
 func masterConfig(t *testing.T, extra string) (*config.Master, string) {
 	t.Helper()
-	root := shortRoot(t)
+	root := proctest.TempDir(t, "bmet")
 	etc := filepath.Join(root, "etc")
 	os.MkdirAll(etc, 0o700)
 	conf := fmt.Sprintf("root_dir: %s\ninterface: 127.0.0.1\nret_port: 0\npublish_port: 0\nauto_accept: true\n%s", root, extra)
@@ -139,7 +117,7 @@ func startMinion(t *testing.T, m *master.Master, id string, metricsPort int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := shortRoot(t)
+	root := proctest.TempDir(t, "bmet")
 	cfg := config.DefaultMinion()
 	cfg.RootDir, cfg.ID, cfg.Master = root, id, "127.0.0.1"
 	cfg.PKIDir, cfg.CacheDir, cfg.SockDir = filepath.Join(root, "pki"), filepath.Join(root, "cache"), filepath.Join(root, "sock")
@@ -291,12 +269,12 @@ func TestDaemonMetrics(t *testing.T) {
 		{"publish daemon", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, cfg := startMaster(t, tc.daemon, fmt.Sprintf("metrics_port: %d\n", freePort(t)))
+			m, cfg := startMaster(t, tc.daemon, fmt.Sprintf("metrics_port: %d\n", proctest.FreePort(t)))
 			if m.MetricsAddr() == nil {
 				t.Fatal("metrics_port is set but the master has no metrics listener")
 			}
 			addr := m.MetricsAddr().String()
-			minionPort := freePort(t)
+			minionPort := proctest.FreePort(t)
 			startMinion(t, m, "web-1", minionPort)
 			minionAddr := fmt.Sprintf("127.0.0.1:%d", minionPort)
 			ping(t, m, cfg, "web-1")
@@ -353,7 +331,7 @@ func TestMasterMetricsListener(t *testing.T) {
 		t.Fatalf("New with metrics_port in use: %v, want an error naming metrics_port", err)
 	}
 
-	cfg, _ = masterConfig(t, fmt.Sprintf("metrics_port: %d\n", freePort(t)))
+	cfg, _ = masterConfig(t, fmt.Sprintf("metrics_port: %d\n", proctest.FreePort(t)))
 	m, err := master.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
