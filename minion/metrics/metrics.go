@@ -202,7 +202,7 @@ func (m *Minion) answer(c net.Conn) {
 			break
 		}
 	}
-	method, target, _ := strings.Cut(strings.TrimSpace(line), " ")
+	method, target, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
 	path, _, _ := strings.Cut(target, " ")
 	path, _, _ = strings.Cut(path, "?")
 	var body bytes.Buffer
