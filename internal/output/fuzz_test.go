@@ -2,47 +2,23 @@ package output
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/brine-project/brine/internal/fuzzinput"
 	"github.com/brine-project/brine/transport/wire"
 )
 
 // valueFrom builds a value of the model from fuzz input: each byte picks
 // a type, and the bytes after it give its content.
-type valueFrom struct{ b []byte }
+type valueFrom struct{ *fuzzinput.Input }
 
-func (g *valueFrom) byte() byte {
-	if len(g.b) == 0 {
-		return 0
-	}
-	c := g.b[0]
-	g.b = g.b[1:]
-	return c
-}
+func (g valueFrom) str() string { return g.Str(24) }
 
-func (g *valueFrom) bytes(n int) []byte {
-	n = min(n, len(g.b))
-	p := g.b[:n:n]
-	g.b = g.b[n:]
-	return p
-}
-
-func (g *valueFrom) u64() uint64 {
-	var p [8]byte
-	copy(p[:], g.bytes(8))
-	return binary.LittleEndian.Uint64(p[:])
-}
-
-func (g *valueFrom) str() string {
-	return string(g.bytes(int(g.byte() % 24)))
-}
-
-func (g *valueFrom) value(depth int) any {
-	kind := g.byte() % 12
+func (g valueFrom) value(depth int) any {
+	kind := g.Byte() % 12
 	if depth > 6 && kind >= 8 {
 		kind = 5
 	}
@@ -50,13 +26,13 @@ func (g *valueFrom) value(depth int) any {
 	case 0:
 		return nil
 	case 1:
-		return g.byte()%2 == 0
+		return g.Byte()%2 == 0
 	case 2:
-		return int64(g.u64())
+		return int64(g.Uint64())
 	case 3:
-		return g.u64()
+		return g.Uint64()
 	case 4:
-		return math.Float64frombits(g.u64())
+		return math.Float64frombits(g.Uint64())
 	case 5:
 		s := g.str()
 		if !utf8.ValidString(s) { // decoded strings are valid UTF-8
@@ -66,23 +42,23 @@ func (g *valueFrom) value(depth int) any {
 	case 6:
 		return []byte(g.str())
 	case 7:
-		return time.Unix(int64(g.u64()%(1<<35)), int64(g.byte())*1000).UTC()
+		return time.Unix(int64(g.Uint64()%(1<<35)), int64(g.Byte())*1000).UTC()
 	case 8:
-		n := int(g.byte() % 5)
+		n := int(g.Byte() % 5)
 		l := make([]any, n)
 		for i := range l {
 			l[i] = g.value(depth + 1)
 		}
 		return l
 	case 9:
-		n := int(g.byte() % 5)
+		n := int(g.Byte() % 5)
 		m := map[string]any{}
 		for range n {
 			m[g.str()] = g.value(depth + 1)
 		}
 		return m
 	default:
-		n := int(g.byte() % 5)
+		n := int(g.Byte() % 5)
 		m := wire.Map{}
 		for range n {
 			m = append(m, wire.Field{Key: g.str(), Value: g.value(depth + 1)})
@@ -117,9 +93,9 @@ func FuzzNested(f *testing.F) {
 	f.Add([]byte{8, 4, 7, 1, 2, 3, 4, 5, 6, 7, 8, 4, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f, 6, 2, 0xff, 0xfe})
 	f.Add([]byte("\x0a\x03\x02id\x05\x05hello\x02ab\x08\x02\x09\x00\x0a\x00"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		g := &valueFrom{b: in}
+		g := valueFrom{fuzzinput.New(in)}
 		data := map[string]any{}
-		for n := int(g.byte()%3) + 1; n > 0; n-- {
+		for n := int(g.Byte()%3) + 1; n > 0; n-- {
 			data[g.str()] = g.value(0)
 		}
 		for _, opts := range []Options{{}, {Color: true, Retcode: 1, Indent: 3}} {

@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/brine-project/brine/internal/fuzzinput"
 	"github.com/brine-project/brine/transport/wire"
 )
 
@@ -36,7 +37,7 @@ func FuzzRepr(f *testing.F) {
 		s := string(data)
 		roundTrip(t, s)
 		roundTrip(t, data)
-		roundTrip(t, (&valueFrom{b: data}).value(0))
+		roundTrip(t, valueFrom{fuzzinput.New(data)}.value(0))
 		if len(data) >= 8 {
 			roundTrip(t, math.Float64frombits(binary.LittleEndian.Uint64(data)))
 		}
@@ -140,34 +141,12 @@ func equal(a, b any) bool {
 
 // valueFrom builds a value of the model from fuzz input: each byte picks
 // a type, and the bytes after it give its content.
-type valueFrom struct{ b []byte }
+type valueFrom struct{ *fuzzinput.Input }
 
-func (g *valueFrom) byte() byte {
-	if len(g.b) == 0 {
-		return 0
-	}
-	c := g.b[0]
-	g.b = g.b[1:]
-	return c
-}
+func (g valueFrom) str() string { return g.Str(24) }
 
-func (g *valueFrom) bytes(n int) []byte {
-	n = min(n, len(g.b))
-	p := g.b[:n:n]
-	g.b = g.b[n:]
-	return p
-}
-
-func (g *valueFrom) u64() uint64 {
-	var p [8]byte
-	copy(p[:], g.bytes(8))
-	return binary.LittleEndian.Uint64(p[:])
-}
-
-func (g *valueFrom) str() string { return string(g.bytes(int(g.byte() % 24))) }
-
-func (g *valueFrom) value(depth int) any {
-	kind := g.byte() % 11
+func (g valueFrom) value(depth int) any {
+	kind := g.Byte() % 11
 	if depth > 6 && kind >= 8 {
 		kind = 5
 	}
@@ -175,13 +154,13 @@ func (g *valueFrom) value(depth int) any {
 	case 0:
 		return nil
 	case 1:
-		return g.byte()%2 == 0
+		return g.Byte()%2 == 0
 	case 2:
-		return int64(g.u64())
+		return int64(g.Uint64())
 	case 3:
-		return g.u64()
+		return g.Uint64()
 	case 4:
-		return math.Float64frombits(g.u64())
+		return math.Float64frombits(g.Uint64())
 	case 5:
 		return g.str()
 	case 6:
@@ -189,22 +168,22 @@ func (g *valueFrom) value(depth int) any {
 	case 7:
 		// Years 1 to 9999, as Python's datetime has them.
 		const span = 253402300800 + 62135596800 // 0001-01-01 to 10000-01-01
-		return time.Unix(int64(g.u64()%span)-62135596800, int64(g.u64()%1e9)).UTC()
+		return time.Unix(int64(g.Uint64()%span)-62135596800, int64(g.Uint64()%1e9)).UTC()
 	case 8:
-		l := make([]any, g.byte()%5)
+		l := make([]any, g.Byte()%5)
 		for i := range l {
 			l[i] = g.value(depth + 1)
 		}
 		return l
 	case 9:
-		n := int(g.byte() % 5)
+		n := int(g.Byte() % 5)
 		m := make(map[string]any, n)
 		for range n {
 			m[g.str()] = g.value(depth + 1)
 		}
 		return m
 	}
-	n := int(g.byte() % 5)
+	n := int(g.Byte() % 5)
 	m := make(wire.Map, n)
 	for i := range m {
 		m[i] = wire.Field{Key: g.str(), Value: g.value(depth + 1)}
