@@ -7,19 +7,12 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
 
 func env() *modules.Env {
 	return &modules.Env{ID: "m1", Grains: func() map[string]any { return map[string]any{"os": "Debian", "nested": map[string]any{"a": "b"}} },
 		Pillar: func() map[string]any { return map[string]any{} }, Jobs: modules.NewTracker()}
-}
-
-func kw(pairs ...any) map[string]any {
-	m := map[string]any{"__kwarg__": true}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		m[pairs[i].(string)] = pairs[i+1]
-	}
-	return m
 }
 
 func TestRun(t *testing.T) {
@@ -35,20 +28,20 @@ func TestRun(t *testing.T) {
 	}{
 		{"ping", "test.ping", nil, "true", 0},
 		{"echo", "test.echo", []any{"hi"}, "hi", 0},
-		{"echo by keyword", "test.echo", []any{kw("text", "kw")}, "kw", 0},
+		{"echo by keyword", "test.echo", []any{modtest.Kw("text", "kw")}, "kw", 0},
 		{"missing function", "foo.bar", nil, "'foo.bar' is not available.", 1},
 		{"missing argument", "test.echo", nil, "Passed invalid arguments to test.echo: echo() missing 1 required positional argument(s): 'text'", 1},
-		{"unknown keyword", "test.echo", []any{"hi", kw("bogus", 1)}, "the following keyword arguments are not valid: bogus=1", 1},
+		{"unknown keyword", "test.echo", []any{"hi", modtest.Kw("bogus", 1)}, "the following keyword arguments are not valid: bogus=1", 1},
 		{"too many positional", "test.echo", []any{"a", "b"}, "takes 1 positional arguments but 2 were given", 1},
-		{"arg keeps *args and **kwargs with __pub_", "test.arg", []any{int64(1), "two", kw("three", int64(3))}, "__pub_jid:20261127000000000001", 0},
+		{"arg keeps *args and **kwargs with __pub_", "test.arg", []any{int64(1), "two", modtest.Kw("three", int64(3))}, "__pub_jid:20261127000000000001", 0},
 		{"cmd.run merges stderr", "cmd.run", []any{"echo out; echo err >&2"}, "out\nerr", 0},
-		{"cmd.run cwd and env", "cmd.run", []any{"pwd; echo $GREETING", kw("cwd", "/", "env", map[string]any{"GREETING": "hello"})}, "/\nhello", 0},
+		{"cmd.run cwd and env", "cmd.run", []any{"pwd; echo $GREETING", modtest.Kw("cwd", "/", "env", map[string]any{"GREETING": "hello"})}, "/\nhello", 0},
 		{"cmd.run retcode", "cmd.run", []any{"echo failing; exit 3"}, "failing", 3},
-		{"cmd.run ignore_retcode", "cmd.run", []any{"exit 3", kw("ignore_retcode", true)}, "", 0},
-		{"cmd.run timeout", "cmd.run", []any{"sleep 30", kw("timeout", int64(1))}, "sleep 30 : Timed out after 1 seconds", 1},
+		{"cmd.run ignore_retcode", "cmd.run", []any{"exit 3", modtest.Kw("ignore_retcode", true)}, "", 0},
+		{"cmd.run timeout", "cmd.run", []any{"sleep 30", modtest.Kw("timeout", int64(1))}, "sleep 30 : Timed out after 1 seconds", 1},
 		{"cmd.run_all", "cmd.run_all", []any{"echo o; echo e >&2; exit 2"}, "retcode:2 stderr:e stdout:o", 2},
 		{"cmd.retcode", "cmd.retcode", []any{"exit 5"}, "5", 5},
-		{"cmd.run bad cwd", "cmd.run", []any{"true", kw("cwd", "/no/such/dir")}, "Specified cwd '/no/such/dir' either not absolute or does not exist", 1},
+		{"cmd.run bad cwd", "cmd.run", []any{"true", modtest.Kw("cwd", "/no/such/dir")}, "Specified cwd '/no/such/dir' either not absolute or does not exist", 1},
 		{"grains.get nested", "grains.get", []any{"nested:a"}, "b", 0},
 		{"grains.get default", "grains.get", []any{"nope", "dflt"}, "dflt", 0},
 		{"sys.list_functions", "sys.list_functions", []any{"test"}, "test.ping", 0},

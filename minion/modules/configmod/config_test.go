@@ -7,15 +7,8 @@ import (
 
 	"github.com/brine-project/brine/config"
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
-
-func kw(pairs ...any) map[string]any {
-	m := map[string]any{"__kwarg__": true}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		m[pairs[i].(string)] = pairs[i+1]
-	}
-	return m
-}
 
 func env() *modules.Env {
 	cfg := config.DefaultMinion()
@@ -31,10 +24,7 @@ func env() *modules.Env {
 }
 
 func run(fun string, args ...any) any {
-	r := modules.NewRegistry()
-	for _, s := range Specs() {
-		r.Register(s)
-	}
+	r := modtest.Registry(Specs())
 	return r.Run(context.Background(), fun, args, modules.Job{JID: "1", Fun: fun}, env()).Return
 }
 
@@ -51,23 +41,23 @@ func TestConfig(t *testing.T) {
 		{"get through opts' grains", "config.get", []any{"grains:os"}, "Debian"},
 		{"get a grain", "config.get", []any{"os"}, "Debian"},
 		{"grains before pillar", "config.get", []any{"shared"}, "from grains"},
-		{"omit_grains", "config.get", []any{"shared", kw("omit_grains", true)}, "from pillar"},
+		{"omit_grains", "config.get", []any{"shared", modtest.Kw("omit_grains", true)}, "from pillar"},
 		{"get the pillar", "config.get", []any{"only_pillar"}, []any{"p"}},
 		{"get the master's configuration", "config.get", []any{"file_roots:base"}, []any{"/srv/salt"}},
-		{"omit_master", "config.get", []any{"only_master", kw("omit_master", true)}, ""},
+		{"omit_master", "config.get", []any{"only_master", modtest.Kw("omit_master", true)}, ""},
 		{"get a default", "config.get", []any{"test.foo"}, "unconfigured"},
 		{"get a nested default", "config.get", []any{"virt:images"}, "/srv/salt-images"},
 		{"get missing", "config.get", []any{"nope", "dflt"}, "dflt"},
-		{"get delimiter", "config.get", []any{"nested|g", kw("delimiter", "|")}, "grain"},
-		{"merge recurse", "config.get", []any{"nested", kw("merge", "recurse")}, map[string]any{"g": "grain", "p": "pillar", "both": "grains"}},
-		{"merge overwrite", "config.get", []any{"nested", kw("merge", "overwrite")}, map[string]any{"g": "grain", "both": "grains"}},
+		{"get delimiter", "config.get", []any{"nested|g", modtest.Kw("delimiter", "|")}, "grain"},
+		{"merge recurse", "config.get", []any{"nested", modtest.Kw("merge", "recurse")}, map[string]any{"g": "grain", "p": "pillar", "both": "grains"}},
+		{"merge overwrite", "config.get", []any{"nested", modtest.Kw("merge", "overwrite")}, map[string]any{"g": "grain", "both": "grains"}},
 		{"option", "config.option", []any{"master"}, "salt.example.com"},
 		{"option does not traverse", "config.option", []any{"grains:os"}, ""},
 		{"option default", "config.option", []any{"redis.port"}, int64(6379)},
 		{"option missing", "config.option", []any{"nope"}, ""},
-		{"option omit_all", "config.option", []any{"master", kw("omit_all", true)}, ""},
-		{"option wildcard", "config.option", []any{"ldap.s*", kw("wildcard", true)}, map[string]any{"ldap.server": "localhost", "ldap.scope": int64(2)}},
-		{"option wildcard none", "config.option", []any{"zz*", kw("wildcard", true)}, map[string]any{}},
+		{"option omit_all", "config.option", []any{"master", modtest.Kw("omit_all", true)}, ""},
+		{"option wildcard", "config.option", []any{"ldap.s*", modtest.Kw("wildcard", true)}, map[string]any{"ldap.server": "localhost", "ldap.scope": int64(2)}},
+		{"option wildcard none", "config.option", []any{"zz*", modtest.Kw("wildcard", true)}, map[string]any{}},
 		{"config.merge lists", "config.merge", []any{"only_pillar"}, []any{"m", "p"}},
 		{"config.merge string first", "config.merge", []any{"master"}, "salt.example.com"},
 		{"config.merge default", "config.merge", []any{"test.foo"}, "unconfigured"},

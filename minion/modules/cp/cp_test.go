@@ -15,6 +15,7 @@ import (
 	"github.com/brine-project/brine/minion/fileclient"
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cp"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 	"github.com/brine-project/brine/transport/wire"
 )
 
@@ -62,10 +63,7 @@ func env(t *testing.T, files map[string][]byte, recvOn bool) (*modules.Env, stri
 
 func run(t *testing.T, e *modules.Env, fun string, args ...any) modules.Result {
 	t.Helper()
-	r := modules.NewRegistry()
-	for _, s := range cp.Specs() {
-		r.Register(s)
-	}
+	r := modtest.Registry(cp.Specs())
 	return r.Run(context.Background(), fun, args, modules.Job{Fun: fun}, e)
 }
 

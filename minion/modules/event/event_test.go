@@ -8,15 +8,8 @@ import (
 	"testing"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
-
-func kw(pairs ...any) map[string]any {
-	m := map[string]any{"__kwarg__": true}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		m[pairs[i].(string)] = pairs[i+1]
-	}
-	return m
-}
 
 type fired struct {
 	bus, tag string
@@ -49,10 +42,7 @@ func (b *bus) env(master bool) *modules.Env {
 const jid = "20261127000000000001"
 
 func run(env *modules.Env, fun string, args ...any) any {
-	r := modules.NewRegistry()
-	for _, s := range Specs() {
-		r.Register(s)
-	}
+	r := modtest.Registry(Specs())
 	job := modules.Job{JID: jid, Fun: fun, Arg: args, TgtAny: "m1", TgtType: "glob", User: "root"}
 	return r.Run(context.Background(), fun, args, job, env).Return
 }
@@ -66,7 +56,7 @@ func TestEvent(t *testing.T) {
 		}
 		return out
 	}
-	sendArgs := []any{"myco/mytag", kw("foo", "Foo", "with_grains", []any{"os", "nope"}, "with_pillar", true, "with_env", []any{"BRINE_EVENT_TEST"})}
+	sendArgs := []any{"myco/mytag", modtest.Kw("foo", "Foo", "with_grains", []any{"os", "nope"}, "with_pillar", true, "with_env", []any{"BRINE_EVENT_TEST"})}
 	for _, tc := range []struct {
 		name   string
 		master bool
@@ -91,9 +81,9 @@ func TestEvent(t *testing.T) {
 			"foo": "Foo", "grains": map[string]any{"os": "Debian"}, "pillar": map[string]any{"secret": "s", "role": "web"},
 			"environ": map[string]any{"BRINE_EVENT_TEST": "yes"},
 		}, "event.send", sendArgs)}}},
-		{"send data wins", true, nil, "event.send", []any{"t", map[string]any{"foo": "data", "x": int64(1)}, kw("foo", "kwarg", "with_env_opts", true)}, true,
+		{"send data wins", true, nil, "event.send", []any{"t", map[string]any{"foo": "data", "x": int64(1)}, modtest.Kw("foo", "kwarg", "with_env_opts", true)}, true,
 			[]fired{{"master", "t", pub(map[string]any{"foo": "data", "x": int64(1), "saltenv": nil, "pillarenv": nil}, "event.send",
-				[]any{"t", map[string]any{"foo": "data", "x": int64(1)}, kw("foo", "kwarg", "with_env_opts", true)})}}},
+				[]any{"t", map[string]any{"foo": "data", "x": int64(1)}, modtest.Kw("foo", "kwarg", "with_env_opts", true)})}}},
 		{"send masterless fires locally", false, nil, "event.send", []any{"t"}, true, []fired{{"local", "t", pub(nil, "event.send", []any{"t"})}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,7 +95,7 @@ func TestEvent(t *testing.T) {
 		})
 	}
 	b := &bus{}
-	run(b.env(true), "event.send", "t", kw("with_env", true))
+	run(b.env(true), "event.send", "t", modtest.Kw("with_env", true))
 	if env, _ := b.events[0].data["environ"].(map[string]any); env["PATH"] != os.Getenv("PATH") {
 		t.Errorf("with_env=True gave %v", env)
 	}

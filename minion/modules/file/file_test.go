@@ -20,27 +20,12 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
-
-func registry() *modules.Registry {
-	r := modules.NewRegistry()
-	for _, s := range Specs() {
-		r.Register(s)
-	}
-	return r
-}
 
 func run(t *testing.T, fun string, arg ...any) modules.Result {
 	t.Helper()
-	return registry().Run(context.Background(), fun, arg, modules.Job{Fun: fun}, &modules.Env{})
-}
-
-func kw(kv ...any) map[string]any {
-	m := map[string]any{"__kwarg__": true}
-	for i := 0; i < len(kv); i += 2 {
-		m[kv[i].(string)] = kv[i+1]
-	}
-	return m
+	return modtest.Registry(Specs()).Run(context.Background(), fun, arg, modules.Job{Fun: fun}, &modules.Env{})
 }
 
 // mustRun runs a function that must succeed.
@@ -318,7 +303,7 @@ func TestHashes(t *testing.T) {
 	if got := mustRun(t, "file.get_sum", missing); got != "File not found" {
 		t.Errorf("get_sum of a missing file: %v", got)
 	}
-	res := run(t, "file.get_hash", f, kw("hash_type", "md5"))
+	res := run(t, "file.get_hash", f, modtest.Kw("hash_type", "md5"))
 	if res.Success || !strings.HasPrefix(res.Return.(string), "Passed invalid arguments to file.get_hash: the following keyword arguments are not valid: hash_type=md5") {
 		t.Errorf("unknown keyword: %v", res.Return)
 	}
@@ -337,8 +322,8 @@ func TestReadWrite(t *testing.T) {
 		{"write", "file.write", []any{f, "one", "two"}, fmt.Sprintf(`Wrote 2 lines to "%s"`, f), "one\ntwo\n"},
 		{"append", "file.append", []any{f, "three"}, fmt.Sprintf(`Wrote 1 lines to "%s"`, f), "one\ntwo\nthree\n"},
 		{"prepend", "file.prepend", []any{f, "zero"}, fmt.Sprintf(`Prepended 1 lines to "%s"`, f), "zero\none\ntwo\nthree\n"},
-		{"args keyword", "file.write", []any{f, kw("args", "a=b")}, fmt.Sprintf(`Wrote 1 lines to "%s"`, f), "a=b\n"},
-		{"args list", "file.append", []any{f, kw("args", []any{"c=d", int64(5)})}, fmt.Sprintf(`Wrote 2 lines to "%s"`, f), "a=b\nc=d\n5\n"},
+		{"args keyword", "file.write", []any{f, modtest.Kw("args", "a=b")}, fmt.Sprintf(`Wrote 1 lines to "%s"`, f), "a=b\n"},
+		{"args list", "file.append", []any{f, modtest.Kw("args", []any{"c=d", int64(5)})}, fmt.Sprintf(`Wrote 2 lines to "%s"`, f), "a=b\nc=d\n5\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := mustRun(t, tc.fun, tc.arg...); got != tc.want {
@@ -485,11 +470,11 @@ func TestCopyRename(t *testing.T) {
 		t.Error("recursive copy")
 	}
 	extra := writeFile(t, filepath.Join(treeCopy, "extra"), "keep", 0o644)
-	mustRun(t, "file.copy", tree, treeCopy, kw("recurse", true))
+	mustRun(t, "file.copy", tree, treeCopy, modtest.Kw("recurse", true))
 	if !exists(extra) {
 		t.Error("recurse removed a file it should keep")
 	}
-	mustRun(t, "file.copy", tree, treeCopy, kw("recurse", true, "remove_existing", true))
+	mustRun(t, "file.copy", tree, treeCopy, modtest.Kw("recurse", true, "remove_existing", true))
 	if exists(extra) {
 		t.Error("remove_existing kept a file")
 	}
@@ -523,7 +508,7 @@ func TestSymlink(t *testing.T) {
 	if t2, _ := os.Readlink(link); t2 != other {
 		t.Errorf("force: link to %s", t2)
 	}
-	mustRun(t, "file.symlink", target, link, kw("atomic", true))
+	mustRun(t, "file.symlink", target, link, modtest.Kw("atomic", true))
 	if t2, _ := os.Readlink(link); t2 != target {
 		t.Errorf("atomic: link to %s", t2)
 	}
@@ -558,34 +543,34 @@ func TestFind(t *testing.T) {
 		want any
 	}{
 		{"everything", nil, []any{p(), p("B.TXT"), p("a.txt"), p("sub"), p("sub", "c.log"), p("sub", "deeper"), p("sub", "deeper", "d.txt"), p("sub", "old.bak")}},
-		{"name glob", []any{kw("name", "*.txt")}, []any{p("a.txt"), p("sub", "deeper", "d.txt")}},
-		{"iname", []any{kw("iname", "*.txt")}, []any{p("B.TXT"), p("a.txt"), p("sub", "deeper", "d.txt")}},
-		{"regex", []any{kw("regex", `[a-c]\.`)}, []any{p("a.txt"), p("sub", "c.log")}},
-		{"files", []any{kw("type", "f")}, []any{p("B.TXT"), p("a.txt"), p("sub", "c.log"), p("sub", "deeper", "d.txt"), p("sub", "old.bak")}},
-		{"dirs", []any{kw("type", "d")}, []any{p(), p("sub"), p("sub", "deeper")}},
-		{"maxdepth", []any{kw("maxdepth", int64(1), "type", "f")}, []any{p("B.TXT"), p("a.txt")}},
-		{"mindepth", []any{kw("mindepth", int64(3))}, []any{p("sub", "deeper", "d.txt")}},
-		{"size bigger", []any{kw("size", "+1k", "type", "f")}, []any{p("sub", "c.log")}},
-		{"size exact", []any{kw("size", "6", "type", "f")}, []any{p("a.txt")}},
-		{"size smaller", []any{kw("size", "-0", "type", "f")}, []any{p("sub", "deeper", "d.txt")}},
-		{"older", []any{kw("mtime", "+30d")}, []any{p("sub", "old.bak")}},
-		{"newer", []any{kw("mtime", "-1d", "type", "f", "name", "*.bak")}, []any{}},
-		{"grep", []any{kw("grep", "bra+vo")}, []any{p("B.TXT")}},
-		{"print fields", []any{kw("name", "a.txt", "print", "name,size,mode,type")}, []any{[]any{"a.txt", int64(6), int64(0o644), "f"}}},
-		{"print md5", []any{kw("name", "a.txt", "print", "md5")}, []any{"ef1a2fe7b7fb1d9e0ea4ba0a9c9e0e0f"}},
-		{"print positional", []any{"print", kw("name", "c.log")}, []any{p("sub", "c.log")}},
+		{"name glob", []any{modtest.Kw("name", "*.txt")}, []any{p("a.txt"), p("sub", "deeper", "d.txt")}},
+		{"iname", []any{modtest.Kw("iname", "*.txt")}, []any{p("B.TXT"), p("a.txt"), p("sub", "deeper", "d.txt")}},
+		{"regex", []any{modtest.Kw("regex", `[a-c]\.`)}, []any{p("a.txt"), p("sub", "c.log")}},
+		{"files", []any{modtest.Kw("type", "f")}, []any{p("B.TXT"), p("a.txt"), p("sub", "c.log"), p("sub", "deeper", "d.txt"), p("sub", "old.bak")}},
+		{"dirs", []any{modtest.Kw("type", "d")}, []any{p(), p("sub"), p("sub", "deeper")}},
+		{"maxdepth", []any{modtest.Kw("maxdepth", int64(1), "type", "f")}, []any{p("B.TXT"), p("a.txt")}},
+		{"mindepth", []any{modtest.Kw("mindepth", int64(3))}, []any{p("sub", "deeper", "d.txt")}},
+		{"size bigger", []any{modtest.Kw("size", "+1k", "type", "f")}, []any{p("sub", "c.log")}},
+		{"size exact", []any{modtest.Kw("size", "6", "type", "f")}, []any{p("a.txt")}},
+		{"size smaller", []any{modtest.Kw("size", "-0", "type", "f")}, []any{p("sub", "deeper", "d.txt")}},
+		{"older", []any{modtest.Kw("mtime", "+30d")}, []any{p("sub", "old.bak")}},
+		{"newer", []any{modtest.Kw("mtime", "-1d", "type", "f", "name", "*.bak")}, []any{}},
+		{"grep", []any{modtest.Kw("grep", "bra+vo")}, []any{p("B.TXT")}},
+		{"print fields", []any{modtest.Kw("name", "a.txt", "print", "name,size,mode,type")}, []any{[]any{"a.txt", int64(6), int64(0o644), "f"}}},
+		{"print md5", []any{modtest.Kw("name", "a.txt", "print", "md5")}, []any{"ef1a2fe7b7fb1d9e0ea4ba0a9c9e0e0f"}},
+		{"print positional", []any{"print", modtest.Kw("name", "c.log")}, []any{p("sub", "c.log")}},
 		{"glob in path", []any{}, nil},
-		{"invalid option", []any{kw("colour", "red")}, `error: invalid option "colour"`},
-		{"missing value", []any{kw("name", "")}, `error: missing value for "name" option`},
-		{"bad type", []any{kw("type", "q")}, `error: invalid file type "q"`},
-		{"bad size", []any{kw("size", "+lots")}, `error: invalid size: "+lots"`},
-		{"bad interval", []any{kw("mtime", "soon")}, `error: invalid time interval: 'soon'`},
-		{"bad regex", []any{kw("regex", "(")}, `error: invalid regular expression: "("`},
-		{"no such user", []any{kw("owner", "no-such-user-brine")}, `error: no such user "no-such-user-brine"`},
+		{"invalid option", []any{modtest.Kw("colour", "red")}, `error: invalid option "colour"`},
+		{"missing value", []any{modtest.Kw("name", "")}, `error: missing value for "name" option`},
+		{"bad type", []any{modtest.Kw("type", "q")}, `error: invalid file type "q"`},
+		{"bad size", []any{modtest.Kw("size", "+lots")}, `error: invalid size: "+lots"`},
+		{"bad interval", []any{modtest.Kw("mtime", "soon")}, `error: invalid time interval: 'soon'`},
+		{"bad regex", []any{modtest.Kw("regex", "(")}, `error: invalid regular expression: "("`},
+		{"no such user", []any{modtest.Kw("owner", "no-such-user-brine")}, `error: no such user "no-such-user-brine"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "glob in path" {
-				got := mustRun(t, "file.find", filepath.Join(dir, "su?"), kw("type", "f", "name", "*.log"))
+				got := mustRun(t, "file.find", filepath.Join(dir, "su?"), modtest.Kw("type", "f", "name", "*.log"))
 				if !reflect.DeepEqual(got, []any{p("sub", "c.log")}) {
 					t.Errorf("got %v", got)
 				}
@@ -601,8 +586,8 @@ func TestFind(t *testing.T) {
 			}
 		})
 	}
-	mustFail(t, "ERROR: file.find: the exec action is not supported by Brine; find the files, then run the command on them with cmd.run", "file.find", dir, kw("exec", "ls {}"))
-	got := mustRun(t, "file.find", dir, "delete", kw("name", "*.bak"))
+	mustFail(t, "ERROR: file.find: the exec action is not supported by Brine; find the files, then run the command on them with cmd.run", "file.find", dir, modtest.Kw("exec", "ls {}"))
+	got := mustRun(t, "file.find", dir, "delete", modtest.Kw("name", "*.bak"))
 	if !reflect.DeepEqual(got, []any{p("sub", "old.bak")}) || exists(old) {
 		t.Errorf("delete: %v, still there: %v", got, exists(old))
 	}
@@ -625,26 +610,26 @@ func TestReplace(t *testing.T) {
 			want:     diff("@@ -1,4 +1,4 @@\n # config\n-LogLevel warn\n+LogLevel info\n Port 22\n listen 0.0.0.0\n"),
 			wantBody: "# config\nLogLevel info\nPort 22\nlisten 0.0.0.0\n", backup: ".bak"},
 		{name: "no match", body: body, arg: []any{"nothing", "x"}, want: "", wantBody: body},
-		{name: "bool", body: body, arg: []any{"Port 22", "Port 2222", kw("show_changes", false)}, want: true, wantBody: "# config\nLogLevel warn\nPort 2222\nlisten 0.0.0.0\n"},
-		{name: "bool no match", body: body, arg: []any{"Port 99", "x", kw("show_changes", false)}, want: false, wantBody: body},
-		{name: "match without change", body: body, arg: []any{"Port 22", "Port 22", kw("show_changes", false)}, want: false, wantBody: body},
-		{name: "groups", body: body, arg: []any{`^(\w+) (\d+)$`, `\2 \1`, kw("backup", false)}, want: diff("@@ -1,4 +1,4 @@\n # config\n LogLevel warn\n-Port 22\n+22 Port\n listen 0.0.0.0\n"),
+		{name: "bool", body: body, arg: []any{"Port 22", "Port 2222", modtest.Kw("show_changes", false)}, want: true, wantBody: "# config\nLogLevel warn\nPort 2222\nlisten 0.0.0.0\n"},
+		{name: "bool no match", body: body, arg: []any{"Port 99", "x", modtest.Kw("show_changes", false)}, want: false, wantBody: body},
+		{name: "match without change", body: body, arg: []any{"Port 22", "Port 22", modtest.Kw("show_changes", false)}, want: false, wantBody: body},
+		{name: "groups", body: body, arg: []any{`^(\w+) (\d+)$`, `\2 \1`, modtest.Kw("backup", false)}, want: diff("@@ -1,4 +1,4 @@\n # config\n LogLevel warn\n-Port 22\n+22 Port\n listen 0.0.0.0\n"),
 			wantBody: "# config\nLogLevel warn\n22 Port\nlisten 0.0.0.0\n"},
-		{name: "named group", body: body, arg: []any{`Port (?P<p>\d+)`, `Port \g<p>0`, kw("show_changes", false)}, want: true, wantBody: "# config\nLogLevel warn\nPort 220\nlisten 0.0.0.0\n"},
-		{name: "count", body: "a a a\n", arg: []any{"a", "b", kw("count", int64(2), "show_changes", false)}, want: true, wantBody: "b b a\n"},
-		{name: "ignorecase", body: "Hello\n", arg: []any{"hello", "bye", kw("flags", []any{"IGNORECASE", "MULTILINE"}, "show_changes", false)}, want: true, wantBody: "bye\n"},
-		{name: "ignorecase as string", body: "Hello\n", arg: []any{"hello", "bye", kw("flags", "I", "show_changes", false)}, want: true, wantBody: "bye\n"},
-		{name: "case matters by default", body: "Hello\n", arg: []any{"hello", "bye", kw("show_changes", false)}, want: false, wantBody: "Hello\n"},
-		{name: "dry run", body: body, arg: []any{"Port 22", "Port 2", kw("dry_run", true, "show_changes", false)}, want: true, wantBody: body},
-		{name: "dollar in repl", body: "price\n", arg: []any{"price", "$5", kw("show_changes", false)}, want: true, wantBody: "$5\n"},
-		{name: "backslash literal", body: "path\n", arg: []any{"path", `C:\new`, kw("backslash_literal", true, "show_changes", false)}, want: true, wantBody: `C:\new` + "\n"},
-		{name: "escape in repl", body: "a b\n", arg: []any{" ", `\t`, kw("show_changes", false)}, want: true, wantBody: "a\tb\n"},
-		{name: "append", body: body, arg: []any{"^MaxSessions.*", "MaxSessions 4", kw("append_if_not_found", true)},
+		{name: "named group", body: body, arg: []any{`Port (?P<p>\d+)`, `Port \g<p>0`, modtest.Kw("show_changes", false)}, want: true, wantBody: "# config\nLogLevel warn\nPort 220\nlisten 0.0.0.0\n"},
+		{name: "count", body: "a a a\n", arg: []any{"a", "b", modtest.Kw("count", int64(2), "show_changes", false)}, want: true, wantBody: "b b a\n"},
+		{name: "ignorecase", body: "Hello\n", arg: []any{"hello", "bye", modtest.Kw("flags", []any{"IGNORECASE", "MULTILINE"}, "show_changes", false)}, want: true, wantBody: "bye\n"},
+		{name: "ignorecase as string", body: "Hello\n", arg: []any{"hello", "bye", modtest.Kw("flags", "I", "show_changes", false)}, want: true, wantBody: "bye\n"},
+		{name: "case matters by default", body: "Hello\n", arg: []any{"hello", "bye", modtest.Kw("show_changes", false)}, want: false, wantBody: "Hello\n"},
+		{name: "dry run", body: body, arg: []any{"Port 22", "Port 2", modtest.Kw("dry_run", true, "show_changes", false)}, want: true, wantBody: body},
+		{name: "dollar in repl", body: "price\n", arg: []any{"price", "$5", modtest.Kw("show_changes", false)}, want: true, wantBody: "$5\n"},
+		{name: "backslash literal", body: "path\n", arg: []any{"path", `C:\new`, modtest.Kw("backslash_literal", true, "show_changes", false)}, want: true, wantBody: `C:\new` + "\n"},
+		{name: "escape in repl", body: "a b\n", arg: []any{" ", `\t`, modtest.Kw("show_changes", false)}, want: true, wantBody: "a\tb\n"},
+		{name: "append", body: body, arg: []any{"^MaxSessions.*", "MaxSessions 4", modtest.Kw("append_if_not_found", true)},
 			want: diff("@@ -2,3 +2,4 @@\n LogLevel warn\n Port 22\n listen 0.0.0.0\n+MaxSessions 4\n"), wantBody: body + "MaxSessions 4\n"},
-		{name: "append once", body: body + "MaxSessions 4\n", arg: []any{"^MaxSessions 9", "MaxSessions 4", kw("append_if_not_found", true)}, want: "", wantBody: body + "MaxSessions 4\n"},
-		{name: "append after a last line without newline", body: "a", arg: []any{"^b", "b", kw("append_if_not_found", true, "show_changes", false)}, want: true, wantBody: "a\nb\n"},
-		{name: "prepend with other content", body: body, arg: []any{"^Banner", "x", kw("prepend_if_not_found", true, "not_found_content", "Banner none", "show_changes", false)}, want: true, wantBody: "Banner none\n" + body},
-		{name: "search only", body: body, arg: []any{"Port", "x", kw("search_only", true)}, want: true, wantBody: body},
+		{name: "append once", body: body + "MaxSessions 4\n", arg: []any{"^MaxSessions 9", "MaxSessions 4", modtest.Kw("append_if_not_found", true)}, want: "", wantBody: body + "MaxSessions 4\n"},
+		{name: "append after a last line without newline", body: "a", arg: []any{"^b", "b", modtest.Kw("append_if_not_found", true, "show_changes", false)}, want: true, wantBody: "a\nb\n"},
+		{name: "prepend with other content", body: body, arg: []any{"^Banner", "x", modtest.Kw("prepend_if_not_found", true, "not_found_content", "Banner none", "show_changes", false)}, want: true, wantBody: "Banner none\n" + body},
+		{name: "search only", body: body, arg: []any{"Port", "x", modtest.Kw("search_only", true)}, want: true, wantBody: body},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -675,7 +660,7 @@ func TestReplace(t *testing.T) {
 	if err := syscall.Stat(f, &before); err != nil {
 		t.Fatal(err)
 	}
-	mustRun(t, "file.replace", f, "warn", "info", kw("backup", false))
+	mustRun(t, "file.replace", f, "warn", "info", modtest.Kw("backup", false))
 	var after syscall.Stat_t
 	if err := syscall.Stat(f, &after); err != nil {
 		t.Fatal(err)
@@ -690,12 +675,12 @@ func TestReplace(t *testing.T) {
 	missing := filepath.Join(dir, "nope")
 	mustFail(t, "ERROR: Cannot perform string replacements on a binary file: "+bin, "file.replace", bin, "a", "b")
 	mustFail(t, "ERROR: File not found: "+missing, "file.replace", missing, "a", "b")
-	if got := mustRun(t, "file.replace", missing, "a", "b", kw("ignore_if_missing", true)); got != false {
+	if got := mustRun(t, "file.replace", missing, "a", "b", modtest.Kw("ignore_if_missing", true)); got != false {
 		t.Errorf("ignore_if_missing: %v", got)
 	}
-	mustFail(t, "ERROR: Only one of append and prepend_if_not_found is permitted", "file.replace", f, "a", "b", kw("append_if_not_found", true, "prepend_if_not_found", true))
-	mustFail(t, "ERROR: search_only cannot be used with append/prepend_if_not_found", "file.replace", f, "a", "b", kw("append_if_not_found", true, "search_only", true))
-	mustFail(t, "ERROR: Invalid re flag given: SHOUTY", "file.replace", f, "a", "b", kw("flags", []any{"SHOUTY"}))
+	mustFail(t, "ERROR: Only one of append and prepend_if_not_found is permitted", "file.replace", f, "a", "b", modtest.Kw("append_if_not_found", true, "prepend_if_not_found", true))
+	mustFail(t, "ERROR: search_only cannot be used with append/prepend_if_not_found", "file.replace", f, "a", "b", modtest.Kw("append_if_not_found", true, "search_only", true))
+	mustFail(t, "ERROR: Invalid re flag given: SHOUTY", "file.replace", f, "a", "b", modtest.Kw("flags", []any{"SHOUTY"}))
 	mustFail(t, "ERROR: invalid group reference 2 at position 1", "file.replace", f, "(a)", `\2`)
 	mustFail(t, `ERROR: bad escape \q at position 0`, "file.replace", f, "a", `\q`)
 	res := run(t, "file.replace", f, "(?<=x)a", "b")
@@ -715,8 +700,8 @@ func TestSearchContains(t *testing.T) {
 	}{
 		{"search hit", "file.search", []any{f, `maintenance\.sh$`}, true},
 		{"search miss", "file.search", []any{f, "backup.sh"}, false},
-		{"search across lines", "file.search", []any{f, `foo\nbar`, kw("multiline", true)}, true},
-		{"search missing ignored", "file.search", []any{filepath.Join(dir, "nope"), "x", kw("ignore_if_missing", true)}, false},
+		{"search across lines", "file.search", []any{f, `foo\nbar`, modtest.Kw("multiline", true)}, true},
+		{"search missing ignored", "file.search", []any{filepath.Join(dir, "nope"), "x", modtest.Kw("ignore_if_missing", true)}, false},
 		{"contains", "file.contains", []any{f, " mymaintenance.sh "}, true},
 		{"contains miss", "file.contains", []any{f, "absent"}, false},
 		{"contains missing file", "file.contains", []any{filepath.Join(dir, "nope"), "x"}, false},
@@ -739,23 +724,23 @@ func TestLine(t *testing.T) {
 		want     any
 		wantBody string
 	}{
-		{name: "delete", body: conf, arg: []any{kw("mode", "delete", "match", "away")},
+		{name: "delete", body: conf, arg: []any{modtest.Kw("mode", "delete", "match", "away")},
 			want: diff("@@ -1,4 +1,3 @@\n [main]\n   here=False\n-  away=True\n goodbye=away\n"), wantBody: "[main]\n  here=False\ngoodbye=away\n"},
-		{name: "replace keeps indentation", body: conf, arg: []any{kw("mode", "replace", "match", "here=", "content", "here=True", "show_changes", false)},
+		{name: "replace keeps indentation", body: conf, arg: []any{modtest.Kw("mode", "replace", "match", "here=", "content", "here=True", "show_changes", false)},
 			want: true, wantBody: "[main]\n  here=True\n  away=True\ngoodbye=away\n"},
-		{name: "ensure after takes its indentation", body: conf, arg: []any{"  new=1", kw("mode", "ensure", "after", `^\[main\]`, "show_changes", false)},
+		{name: "ensure after takes its indentation", body: conf, arg: []any{"  new=1", modtest.Kw("mode", "ensure", "after", `^\[main\]`, "show_changes", false)},
 			want: true, wantBody: "[main]\nnew=1\n  here=False\n  away=True\ngoodbye=away\n"},
-		{name: "no indent", body: conf, arg: []any{"  new=1", kw("mode", "ensure", "after", `^\[main\]`, "show_changes", false, "indent", false)},
+		{name: "no indent", body: conf, arg: []any{"  new=1", modtest.Kw("mode", "ensure", "after", `^\[main\]`, "show_changes", false, "indent", false)},
 			want: true, wantBody: "[main]\n  new=1\n  here=False\n  away=True\ngoodbye=away\n"},
-		{name: "ensure after, already there", body: "[main]\n  new=1\nx\n", arg: []any{"  new=1", kw("mode", "ensure", "after", `^\[main\]`, "show_changes", false)},
+		{name: "ensure after, already there", body: "[main]\n  new=1\nx\n", arg: []any{"  new=1", modtest.Kw("mode", "ensure", "after", `^\[main\]`, "show_changes", false)},
 			want: false, wantBody: "[main]\n  new=1\nx\n"},
-		{name: "ensure before", body: "a\nb\n", arg: []any{"z", kw("mode", "ensure", "before", "^b", "show_changes", false)}, want: true, wantBody: "a\nz\nb\n"},
-		{name: "insert at start", body: "a\nb\n", arg: []any{"first", kw("mode", "insert", "location", "start", "show_changes", false)}, want: true, wantBody: "first\na\nb\n"},
-		{name: "insert at end", body: "a\n  b", arg: []any{"last", kw("mode", "insert", "location", "end", "show_changes", false)}, want: true, wantBody: "a\n  b\n  last"},
-		{name: "insert after", body: "a\nb\n", arg: []any{"x", kw("mode", "insert", "after", "^a", "show_changes", false)}, want: true, wantBody: "a\nx\nb\n"},
-		{name: "insert between", body: "a\nm\nb\n", arg: []any{"x", kw("mode", "insert", "after", "^a", "before", "^b", "show_changes", false)}, want: true, wantBody: "a\nm\nx\nb\n"},
-		{name: "crlf becomes lf", body: "a\r\nb\r\n", arg: []any{"x", kw("mode", "insert", "after", "^a", "show_changes", false)}, want: true, wantBody: "a\nx\nb\n"},
-		{name: "nothing to delete", body: conf, arg: []any{kw("mode", "delete", "match", "absent")}, want: false, wantBody: conf},
+		{name: "ensure before", body: "a\nb\n", arg: []any{"z", modtest.Kw("mode", "ensure", "before", "^b", "show_changes", false)}, want: true, wantBody: "a\nz\nb\n"},
+		{name: "insert at start", body: "a\nb\n", arg: []any{"first", modtest.Kw("mode", "insert", "location", "start", "show_changes", false)}, want: true, wantBody: "first\na\nb\n"},
+		{name: "insert at end", body: "a\n  b", arg: []any{"last", modtest.Kw("mode", "insert", "location", "end", "show_changes", false)}, want: true, wantBody: "a\n  b\n  last"},
+		{name: "insert after", body: "a\nb\n", arg: []any{"x", modtest.Kw("mode", "insert", "after", "^a", "show_changes", false)}, want: true, wantBody: "a\nx\nb\n"},
+		{name: "insert between", body: "a\nm\nb\n", arg: []any{"x", modtest.Kw("mode", "insert", "after", "^a", "before", "^b", "show_changes", false)}, want: true, wantBody: "a\nm\nx\nb\n"},
+		{name: "crlf becomes lf", body: "a\r\nb\r\n", arg: []any{"x", modtest.Kw("mode", "insert", "after", "^a", "show_changes", false)}, want: true, wantBody: "a\nx\nb\n"},
+		{name: "nothing to delete", body: conf, arg: []any{modtest.Kw("mode", "delete", "match", "absent")}, want: false, wantBody: conf},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := writeFile(t, filepath.Join(t.TempDir(), "conf"), tc.body, 0o600)
@@ -778,20 +763,20 @@ func TestLine(t *testing.T) {
 		name, want string
 		arg        []any
 	}{
-		{"missing file", fmt.Sprintf(`ERROR: File "%s" does not exists or is not a file.`, missing), []any{missing, "x", kw("mode", "ensure")}},
+		{"missing file", fmt.Sprintf(`ERROR: File "%s" does not exists or is not a file.`, missing), []any{missing, "x", modtest.Kw("mode", "ensure")}},
 		{"no mode", "ERROR: Mode was not defined. How to process the file?", []any{f, "x"}},
-		{"unknown mode", `ERROR: Unknown mode: "upsert"`, []any{f, "x", kw("mode", "upsert")}},
-		{"no content", `ERROR: Content can only be empty if mode is "delete"`, []any{f, kw("mode", "ensure")}},
-		{"ambiguous after", `ERROR: Found more than expected occurrences in "after" expression`, []any{f, "x", kw("mode", "ensure", "after", "^b")}},
-		{"nowhere to insert", `ERROR: On insert either "location" or "before/after" conditions are required.`, []any{f, "x", kw("mode", "insert")}},
-		{"ensure without anchors", "ERROR: Wrong conditions? Unable to ensure line without knowing where to put it before and/or after.", []any{f, "x", kw("mode", "ensure", "after", "^zzz")}},
+		{"unknown mode", `ERROR: Unknown mode: "upsert"`, []any{f, "x", modtest.Kw("mode", "upsert")}},
+		{"no content", `ERROR: Content can only be empty if mode is "delete"`, []any{f, modtest.Kw("mode", "ensure")}},
+		{"ambiguous after", `ERROR: Found more than expected occurrences in "after" expression`, []any{f, "x", modtest.Kw("mode", "ensure", "after", "^b")}},
+		{"nowhere to insert", `ERROR: On insert either "location" or "before/after" conditions are required.`, []any{f, "x", modtest.Kw("mode", "insert")}},
+		{"ensure without anchors", "ERROR: Wrong conditions? Unable to ensure line without knowing where to put it before and/or after.", []any{f, "x", modtest.Kw("mode", "ensure", "after", "^zzz")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { mustFail(t, tc.want, "file.line", tc.arg...) })
 	}
-	if got := mustRun(t, "file.line", missing, "x", kw("mode", "ensure", "quiet", true)); got != false {
+	if got := mustRun(t, "file.line", missing, "x", modtest.Kw("mode", "ensure", "quiet", true)); got != false {
 		t.Errorf("quiet: %v", got)
 	}
-	mustRun(t, "file.line", f, "c", kw("mode", "insert", "location", "end", "backup", true))
+	mustRun(t, "file.line", f, "c", modtest.Kw("mode", "insert", "location", "end", "backup", true))
 	backups, _ := filepath.Glob(f + ".20*")
 	if len(backups) != 1 || readFile(t, backups[0]) != "a\nb\nb\n" {
 		t.Errorf("backups %v", backups)

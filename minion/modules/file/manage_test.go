@@ -12,6 +12,7 @@ import (
 
 	"github.com/brine-project/brine/config"
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
 
 // fakeFiles is a master file server holding files under root; only
@@ -35,7 +36,7 @@ func (f fakeFiles) CacheFile(_ context.Context, path, saltenv string) (string, e
 
 func manage(t *testing.T, env *modules.Env, args ...any) modules.Result {
 	t.Helper()
-	return registry().Run(context.Background(), "file.manage_file", args, modules.Job{Fun: "file.manage_file"}, env)
+	return modtest.Registry(Specs()).Run(context.Background(), "file.manage_file", args, modules.Job{Fun: "file.manage_file"}, env)
 }
 
 func TestManageFile(t *testing.T) {
@@ -60,7 +61,7 @@ func TestManageFile(t *testing.T) {
 	}{
 		{name: "no parent directory", env: env, args: base(target, "salt://motd", "0640"),
 			want: map[string]any{"name": target, "changes": map[string]any{}, "comment": "Parent directory not present", "result": false}},
-		{name: "new file from the master", env: env, args: base(target, "salt://motd", "0640", kw("makedirs", true)),
+		{name: "new file from the master", env: env, args: base(target, "salt://motd", "0640", modtest.Kw("makedirs", true)),
 			want:     map[string]any{"name": target, "changes": map[string]any{"diff": "New file", "mode": "0640"}, "comment": "File " + target + " updated", "result": true},
 			wantBody: "welcome\n", wantMode: 0o640},
 		{name: "already right", env: env, args: base(target, "salt://motd", "0640"),
@@ -69,11 +70,11 @@ func TestManageFile(t *testing.T) {
 		{name: "mode only", env: env, args: base(target, "salt://motd", "600"),
 			want:     map[string]any{"name": target, "changes": map[string]any{"mode": "0600"}, "comment": "File " + target + " updated", "result": true},
 			wantBody: "welcome\n", wantMode: 0o600},
-		{name: "contents", env: env, args: base(target, "", "0600", kw("contents", "hello\n")),
+		{name: "contents", env: env, args: base(target, "", "0600", modtest.Kw("contents", "hello\n")),
 			want: map[string]any{"name": target, "changes": map[string]any{"diff": "--- \n+++ \n@@ -1 +1 @@\n-welcome\n+hello\n"},
 				"comment": "File " + target + " updated", "result": true},
 			wantBody: "hello\n", wantMode: 0o600},
-		{name: "hidden diff", env: env, args: base(target, "salt://motd", "0600", kw("show_changes", false)),
+		{name: "hidden diff", env: env, args: base(target, "salt://motd", "0600", modtest.Kw("show_changes", false)),
 			want:     map[string]any{"name": target, "changes": map[string]any{"diff": "<show_changes=False>"}, "comment": "File " + target + " updated", "result": true},
 			wantBody: "welcome\n", wantMode: 0o600},
 		{name: "missing source", env: env, args: base(target, "salt://nope", "0600"),
@@ -118,7 +119,7 @@ func TestManageFile(t *testing.T) {
 		t.Errorf("missing arguments: %v", res.Return)
 	}
 	// backup=minion keeps the replaced file in the cache.
-	mustRunEnv := manage(t, env, append([]any{target, "", map[string]any{}, "", map[string]any{}, usr, grp, "0600", "", "base", "minion"}, kw("contents", "v2\n"))...)
+	mustRunEnv := manage(t, env, append([]any{target, "", map[string]any{}, "", map[string]any{}, usr, grp, "0600", "", "base", "minion"}, modtest.Kw("contents", "v2\n"))...)
 	if !mustRunEnv.Success {
 		t.Fatalf("backup: %v", mustRunEnv.Return)
 	}

@@ -12,17 +12,10 @@ import (
 	"github.com/brine-project/brine/config"
 	"github.com/brine-project/brine/minion/grains"
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
 
 const jid = "20261127000000000001"
-
-func kw(pairs ...any) map[string]any {
-	m := map[string]any{"__kwarg__": true}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		m[pairs[i].(string)] = pairs[i+1]
-	}
-	return m
-}
 
 // minion is a minion as far as the grains module sees one: core grains,
 // the grains file in its configuration directory over them, re-read on a
@@ -81,10 +74,7 @@ func (m *minion) env() *modules.Env {
 }
 
 func (m *minion) run(fun string, args ...any) modules.Result {
-	r := modules.NewRegistry()
-	for _, s := range Specs() {
-		r.Register(s)
-	}
+	r := modtest.Registry(Specs())
 	job := modules.Job{JID: jid, Fun: fun, Arg: args, TgtAny: "*", TgtType: "glob", User: "root"}
 	return r.Run(context.Background(), fun, args, job, m.env())
 }
@@ -111,11 +101,11 @@ func TestRead(t *testing.T) {
 		{"get list item", "grains.get", []any{"pkg:list:0"}, "a"},
 		{"get default", "grains.get", []any{"nope", "dflt"}, "dflt"},
 		{"get default empty string", "grains.get", []any{"nope"}, ""},
-		{"get delimiter", "grains.get", []any{"pkg|apache", kw("delimiter", "|")}, "httpd"},
+		{"get delimiter", "grains.get", []any{"pkg|apache", modtest.Kw("delimiter", "|")}, "httpd"},
 		{"fetch", "grains.fetch", []any{"pkg:apache"}, "httpd"},
 		{"item", "grains.item", []any{"os", "pkg:apache", "nope"}, map[string]any{"os": "Debian", "pkg:apache": "httpd", "nope": ""}},
-		{"item default", "grains.item", []any{"nope", kw("default", "x")}, map[string]any{"nope": "x"}},
-		{"item sanitize", "grains.item", []any{"host", "serialnumber", kw("sanitize", true)}, map[string]any{"host": "MINION", "serialnumber": "ABCDEFXX"}},
+		{"item default", "grains.item", []any{"nope", modtest.Kw("default", "x")}, map[string]any{"nope": "x"}},
+		{"item sanitize", "grains.item", []any{"host", "serialnumber", modtest.Kw("sanitize", true)}, map[string]any{"host": "MINION", "serialnumber": "ABCDEFXX"}},
 		{"has_value", "grains.has_value", []any{"pkg:apache"}, true},
 		{"has_value not", "grains.has_value", []any{"pkg:nginx"}, false},
 		{"ls", "grains.ls", nil, []any{"domain", "fqdn", "host", "id", "os", "os_family", "osrelease", "pkg", "roles", "serialnumber"}},
@@ -124,9 +114,9 @@ func TestRead(t *testing.T) {
 		{"filter_by", "grains.filter_by", []any{map[string]any{"Debian": "apt", "RedHat": "yum"}}, "apt"},
 		{"filter_by grain", "grains.filter_by", []any{map[string]any{"m*": "mine", "default": "other"}, "id"}, "mine"},
 		{"filter_by default", "grains.filter_by", []any{map[string]any{"Arch": "pacman", "default": "apt"}}, "apt"},
-		{"filter_by merge", "grains.filter_by", []any{map[string]any{"Debian": map[string]any{"pkg": "apache2", "srv": "apache2"}}, kw("merge", map[string]any{"pkg": "apache_13"})},
+		{"filter_by merge", "grains.filter_by", []any{map[string]any{"Debian": map[string]any{"pkg": "apache2", "srv": "apache2"}}, modtest.Kw("merge", map[string]any{"pkg": "apache_13"})},
 			map[string]any{"pkg": "apache_13", "srv": "apache2"}},
-		{"filter_by bad merge", "grains.filter_by", []any{map[string]any{"Debian": map[string]any{}}, kw("merge", "x")},
+		{"filter_by bad merge", "grains.filter_by", []any{map[string]any{"Debian": map[string]any{}}, modtest.Kw("merge", "x")},
 			"salt.exceptions.SaltException: filter_by merge argument must be a dictionary."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,7 +130,7 @@ func TestRead(t *testing.T) {
 			}
 		})
 	}
-	items := m.run("grains.items", kw("sanitize", true)).Return.(map[string]any)
+	items := m.run("grains.items", modtest.Kw("sanitize", true)).Return.(map[string]any)
 	if items["fqdn"] != "MINION.DOMAINNAME" || items["id"] != "MINION.DOMAINNAME" || items["domain"] != "DOMAINNAME" || items["os"] != "Debian" {
 		t.Errorf("sanitized items %v", items)
 	}
@@ -192,7 +182,7 @@ func TestSet(t *testing.T) {
 			map[string]any{"comment": "The key 'pkg' exists but is a dict or a list. Use 'force=True' to overwrite.", "result": false, "changes": map[string]any{}}, nil, "", nil},
 		{"set a dict over a value refused", "", "grains.set", []any{"os", map[string]any{"a": "b"}},
 			map[string]any{"comment": "The key 'os' exists and the given value is a dict or a list. Use 'force=True' to overwrite.", "result": false, "changes": map[string]any{}}, nil, "", nil},
-		{"set forced", "", "grains.set", []any{"pkg", "x", kw("force", true)}, map[string]any{"comment": "", "result": true, "changes": map[string]any{"pkg": "x"}}, map[string]any{"pkg": "x"}, "pkg", "x"},
+		{"set forced", "", "grains.set", []any{"pkg", "x", modtest.Kw("force", true)}, map[string]any{"comment": "", "result": true, "changes": map[string]any{"pkg": "x"}}, map[string]any{"pkg": "x"}, "pkg", "x"},
 		{"set under a string refused", "", "grains.set", []any{"os:sub", "x"},
 			map[string]any{"comment": "The key 'os' value is 'Debian', which is different from the provided key 'sub'. Use 'force=True' to overwrite.", "result": false, "changes": map[string]any{}}, nil, "", nil},
 		{"delval", "a: 1\n", "grains.delval", []any{"a"}, map[string]any{"comment": "", "result": true, "changes": map[string]any{"a": nil}}, map[string]any{"a": nil}, "a", nil},
@@ -251,10 +241,7 @@ func TestSetFailures(t *testing.T) {
 	if res := noDir.run("grains.setval", "a", "b"); res.Success || !strings.HasPrefix(res.Return.(string), "ERROR: Unable to write to grains file at /no/such/dir/grains: ") {
 		t.Errorf("unwritable file: %#v", res)
 	}
-	r := modules.NewRegistry()
-	for _, s := range Specs() {
-		r.Register(s)
-	}
+	r := modtest.Registry(Specs())
 	res := r.Run(context.Background(), "grains.setval", []any{"a", "b"}, modules.Job{JID: jid}, &modules.Env{})
 	if res.Success || !strings.Contains(res.Return.(string), "configuration directory is not known") {
 		t.Errorf("no configuration: %#v", res)

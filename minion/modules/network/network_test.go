@@ -16,23 +16,12 @@ import (
 	"testing"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
 
 func run(t *testing.T, fun string, arg ...any) modules.Result {
 	t.Helper()
-	r := modules.NewRegistry()
-	for _, s := range Specs() {
-		r.Register(s)
-	}
-	return r.Run(context.Background(), fun, arg, modules.Job{Fun: fun}, &modules.Env{})
-}
-
-func kw(kv ...any) map[string]any {
-	m := map[string]any{"__kwarg__": true}
-	for i := 0; i < len(kv); i += 2 {
-		m[kv[i].(string)] = kv[i+1]
-	}
-	return m
+	return modtest.Registry(Specs()).Run(context.Background(), fun, arg, modules.Job{Fun: fun}, &modules.Env{})
 }
 
 func TestInterfacesMatchNet(t *testing.T) {
@@ -137,20 +126,20 @@ func TestIPAddrs(t *testing.T) {
 		want []any
 	}{
 		{name: "ipv4", fun: "network.ip_addrs", want: netAddrs(t, false, false, "")},
-		{name: "ipv4 with loopback", fun: "network.ip_addrs", arg: []any{kw("include_loopback", true)}, want: netAddrs(t, false, true, "")},
+		{name: "ipv4 with loopback", fun: "network.ip_addrs", arg: []any{modtest.Kw("include_loopback", true)}, want: netAddrs(t, false, true, "")},
 		{name: "ipv6", fun: "network.ip_addrs6", want: netAddrs(t, true, false, "")},
 		{name: "ipv6 with loopback", fun: "network.ip_addrs6", arg: []any{nil, true}, want: netAddrs(t, true, true, "")},
 		{name: "one interface", fun: "network.ip_addrs", arg: []any{"lo", true}, want: []any{"127.0.0.1"}},
-		{name: "glob", fun: "network.ip_addrs", arg: []any{kw("interface", "l?", "include_loopback", true)}, want: []any{"127.0.0.1"}},
-		{name: "list of interfaces", fun: "network.ip_addrs", arg: []any{kw("interface", []any{"nosuch", "lo"}, "include_loopback", true)}, want: []any{"127.0.0.1"}},
-		{name: "comma list", fun: "network.ip_addrs", arg: []any{kw("interface", "nosuch, lo", "include_loopback", true)}, want: []any{"127.0.0.1"}},
+		{name: "glob", fun: "network.ip_addrs", arg: []any{modtest.Kw("interface", "l?", "include_loopback", true)}, want: []any{"127.0.0.1"}},
+		{name: "list of interfaces", fun: "network.ip_addrs", arg: []any{modtest.Kw("interface", []any{"nosuch", "lo"}, "include_loopback", true)}, want: []any{"127.0.0.1"}},
+		{name: "comma list", fun: "network.ip_addrs", arg: []any{modtest.Kw("interface", "nosuch, lo", "include_loopback", true)}, want: []any{"127.0.0.1"}},
 		{name: "no such interface", fun: "network.ip_addrs", arg: []any{"nosuch0"}, want: []any{}},
-		{name: "cidr", fun: "network.ip_addrs", arg: []any{kw("cidr", "127.0.0.0/8", "include_loopback", true)}, want: []any{"127.0.0.1"}},
-		{name: "cidr outside", fun: "network.ip_addrs", arg: []any{kw("cidr", "203.0.113.0/24", "include_loopback", true)}, want: []any{}},
-		{name: "cidr with host bits", fun: "network.ip_addrs", arg: []any{kw("cidr", "127.0.0.1/8", "include_loopback", true)}, want: []any{}},
-		{name: "private", fun: "network.ip_addrs", arg: []any{kw("type", "private", "include_loopback", true, "interface", "lo")}, want: []any{"127.0.0.1"}},
-		{name: "public", fun: "network.ip_addrs", arg: []any{kw("type", "public", "include_loopback", true, "interface", "lo")}, want: []any{}},
-		{name: "ipv6 cidr", fun: "network.ip_addrs6", arg: []any{kw("cidr", "::1/128", "include_loopback", true)}, want: netAddrs(t, true, true, "lo")},
+		{name: "cidr", fun: "network.ip_addrs", arg: []any{modtest.Kw("cidr", "127.0.0.0/8", "include_loopback", true)}, want: []any{"127.0.0.1"}},
+		{name: "cidr outside", fun: "network.ip_addrs", arg: []any{modtest.Kw("cidr", "203.0.113.0/24", "include_loopback", true)}, want: []any{}},
+		{name: "cidr with host bits", fun: "network.ip_addrs", arg: []any{modtest.Kw("cidr", "127.0.0.1/8", "include_loopback", true)}, want: []any{}},
+		{name: "private", fun: "network.ip_addrs", arg: []any{modtest.Kw("type", "private", "include_loopback", true, "interface", "lo")}, want: []any{"127.0.0.1"}},
+		{name: "public", fun: "network.ip_addrs", arg: []any{modtest.Kw("type", "public", "include_loopback", true, "interface", "lo")}, want: []any{}},
+		{name: "ipv6 cidr", fun: "network.ip_addrs6", arg: []any{modtest.Kw("cidr", "::1/128", "include_loopback", true)}, want: netAddrs(t, true, true, "lo")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := run(t, tc.fun, tc.arg...)
@@ -257,12 +246,12 @@ func TestConnect(t *testing.T) {
 		want map[string]any
 	}{
 		{"tcp open", []any{"127.0.0.1", open}, map[string]any{"result": true, "comment": fmt.Sprintf("Successfully connected to 127.0.0.1 (127.0.0.1) on tcp port %d", open)}},
-		{"localhost", []any{"localhost", strconv.Itoa(open), kw("family", "ipv4", "timeout", int64(2))}, map[string]any{"result": true, "comment": fmt.Sprintf("Successfully connected to localhost (127.0.0.1) on tcp port %d", open)}},
-		{"tcp closed", []any{"127.0.0.1", closed, kw("timeout", int64(2))}, map[string]any{"result": false, "comment": fmt.Sprintf("Unable to connect to 127.0.0.1 (127.0.0.1) on tcp port %d", closed)}},
-		{"udp echo", []any{"127.0.0.1", kw("port", echo, "proto", "udp", "timeout", int64(2))}, map[string]any{"result": true, "comment": fmt.Sprintf("Successfully connected to 127.0.0.1 (127.0.0.1) on udp port %d", echo)}},
-		{"udp closed", []any{"127.0.0.1", closed, kw("proto", "udp", "timeout", int64(2))}, map[string]any{"result": false, "comment": fmt.Sprintf("Unable to connect to 127.0.0.1 (127.0.0.1) on udp port %d", closed)}},
-		{"unknown proto is tcp", []any{"127.0.0.1", open, kw("proto", "sctp")}, map[string]any{"result": true, "comment": fmt.Sprintf("Successfully connected to 127.0.0.1 (127.0.0.1) on tcp port %d", open)}},
-		{"wrong family", []any{"127.0.0.1", open, kw("family", "ipv6", "timeout", int64(2))}, map[string]any{"result": false, "comment": fmt.Sprintf("Unable to resolve host 127.0.0.1 on tcp port %d", open)}},
+		{"localhost", []any{"localhost", strconv.Itoa(open), modtest.Kw("family", "ipv4", "timeout", int64(2))}, map[string]any{"result": true, "comment": fmt.Sprintf("Successfully connected to localhost (127.0.0.1) on tcp port %d", open)}},
+		{"tcp closed", []any{"127.0.0.1", closed, modtest.Kw("timeout", int64(2))}, map[string]any{"result": false, "comment": fmt.Sprintf("Unable to connect to 127.0.0.1 (127.0.0.1) on tcp port %d", closed)}},
+		{"udp echo", []any{"127.0.0.1", modtest.Kw("port", echo, "proto", "udp", "timeout", int64(2))}, map[string]any{"result": true, "comment": fmt.Sprintf("Successfully connected to 127.0.0.1 (127.0.0.1) on udp port %d", echo)}},
+		{"udp closed", []any{"127.0.0.1", closed, modtest.Kw("proto", "udp", "timeout", int64(2))}, map[string]any{"result": false, "comment": fmt.Sprintf("Unable to connect to 127.0.0.1 (127.0.0.1) on udp port %d", closed)}},
+		{"unknown proto is tcp", []any{"127.0.0.1", open, modtest.Kw("proto", "sctp")}, map[string]any{"result": true, "comment": fmt.Sprintf("Successfully connected to 127.0.0.1 (127.0.0.1) on tcp port %d", open)}},
+		{"wrong family", []any{"127.0.0.1", open, modtest.Kw("family", "ipv6", "timeout", int64(2))}, map[string]any{"result": false, "comment": fmt.Sprintf("Unable to resolve host 127.0.0.1 on tcp port %d", open)}},
 		{"no host", []any{"", 80}, map[string]any{"result": false, "comment": "Required argument, host, is missing."}},
 		{"no port", []any{"127.0.0.1"}, map[string]any{"result": false, "comment": "Required argument, port, is missing."}},
 	} {
@@ -273,7 +262,7 @@ func TestConnect(t *testing.T) {
 			}
 		})
 	}
-	if res := run(t, "network.connect", "127.0.0.1", open, kw("timeout", "soon")); res.Success || res.Return != `ERROR: "soon" is not a number of seconds` {
+	if res := run(t, "network.connect", "127.0.0.1", open, modtest.Kw("timeout", "soon")); res.Success || res.Return != `ERROR: "soon" is not a number of seconds` {
 		t.Errorf("bad timeout: %v", res.Return)
 	}
 }

@@ -8,15 +8,8 @@ import (
 	"testing"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
-
-func kw(pairs ...any) map[string]any {
-	m := map[string]any{"__kwarg__": true}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		m[pairs[i].(string)] = pairs[i+1]
-	}
-	return m
-}
 
 // master stands for the master's pillar compilation: a refresh takes the
 // next pillar.
@@ -45,10 +38,7 @@ func (m *master) env() *modules.Env {
 }
 
 func run(env *modules.Env, fun string, args ...any) modules.Result {
-	r := modules.NewRegistry()
-	for _, s := range Specs() {
-		r.Register(s)
-	}
+	r := modtest.Registry(Specs())
 	return r.Run(context.Background(), fun, args, modules.Job{JID: "20261127000000000001", Fun: fun}, env)
 }
 
@@ -81,17 +71,17 @@ func TestPillar(t *testing.T) {
 		{"get in a list", "pillar.get", []any{"users:name"}, "alice", 0},
 		{"get default", "pillar.get", []any{"nope", "dflt"}, "dflt", 0},
 		{"get missing is empty", "pillar.get", []any{"nope"}, "", 0},
-		{"get delimiter", "pillar.get", []any{"pkg/apache", kw("delimiter", "/")}, "httpd", 0},
+		{"get delimiter", "pillar.get", []any{"pkg/apache", modtest.Kw("delimiter", "/")}, "httpd", 0},
 		{"get merge dict", "pillar.get", []any{"pkg:opts", map[string]any{"a": int64(0), "b": int64(2)}, true}, map[string]any{"a": int64(1), "b": int64(2)}, 0},
-		{"get merge list", "pillar.get", []any{"pkg:list", []any{"w", "x"}, kw("merge", true)}, []any{"w", "x", "y"}, 0},
-		{"get merge of a string default is skipped", "pillar.get", []any{"role", "d", kw("merge", true)}, "web", 0},
+		{"get merge list", "pillar.get", []any{"pkg:list", []any{"w", "x"}, modtest.Kw("merge", true)}, []any{"w", "x", "y"}, 0},
+		{"get merge of a string default is skipped", "pillar.get", []any{"role", "d", modtest.Kw("merge", true)}, "web", 0},
 		{"fetch", "pillar.fetch", []any{"pkg:apache"}, "httpd", 0},
 		{"item", "pillar.item", []any{"role", "pkg:apache", "nope"}, map[string]any{"role": "web", "pkg:apache": "httpd", "nope": ""}, 0},
-		{"item default", "pillar.item", []any{"nope", kw("default", "x")}, map[string]any{"nope": "x"}, 0},
+		{"item default", "pillar.item", []any{"nope", modtest.Kw("default", "x")}, map[string]any{"nope": "x"}, 0},
 		{"items with keys is item", "pillar.items", []any{"role"}, map[string]any{"role": "web"}, 0},
 		{"raw", "pillar.raw", nil, pillarData(), 0},
 		{"raw key", "pillar.raw", []any{"role"}, "web", 0},
-		{"raw missing key", "pillar.raw", []any{kw("key", "nope")}, map[string]any{}, 0},
+		{"raw missing key", "pillar.raw", []any{modtest.Kw("key", "nope")}, map[string]any{}, 0},
 		{"keys", "pillar.keys", []any{"pkg"}, []any{"apache", "list", "opts"}, 0},
 		{"keys missing", "pillar.keys", []any{"nope"}, "KeyError: 'Pillar key not found: nope'", 1},
 		{"keys of a non-dict", "pillar.keys", []any{"role"}, "ValueError: Pillar value in key role is not a dict", 1},
@@ -119,7 +109,7 @@ func TestItemsFresh(t *testing.T) {
 	if res := run(m.env(), "pillar.items"); !reflect.DeepEqual(res.Return, m.next) || m.refreshes != 1 {
 		t.Fatalf("items = %v after %d refreshes", res.Return, m.refreshes)
 	}
-	if res := run(m.env(), "pillar.items", kw("pillar", map[string]any{"d": map[string]any{"b": int64(2)}})); !reflect.DeepEqual(res.Return,
+	if res := run(m.env(), "pillar.items", modtest.Kw("pillar", map[string]any{"d": map[string]any{"b": int64(2)}})); !reflect.DeepEqual(res.Return,
 		map[string]any{"v": int64(2), "d": map[string]any{"a": int64(1), "b": int64(2)}}) {
 		t.Fatalf("items with a pillar override = %v", res.Return)
 	}

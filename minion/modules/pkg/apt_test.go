@@ -11,6 +11,7 @@ import (
 
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cmd"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
 
 // realApt is the registry of this machine's pkg functions when they are
@@ -21,7 +22,7 @@ func realApt(t *testing.T) *modules.Registry {
 	if detect(h) != "apt" {
 		t.Skip("not an apt/dpkg host: the apt provider is tested with fakes only")
 	}
-	return registry(newApt(h).specs())
+	return modtest.Registry(newApt(h).specs())
 }
 
 // dpkgInstalled reads dpkg's database apart from the code under test:
@@ -59,7 +60,7 @@ func TestAptListAndVersion(t *testing.T) {
 		}
 		t.Fatalf("list_pkgs has %d packages, dpkg-query %d", len(got), len(want))
 	}
-	asList := run("pkg.list_pkgs", kw("versions_as_list", true)).Return.(map[string]any)
+	asList := run("pkg.list_pkgs", modtest.Kw("versions_as_list", true)).Return.(map[string]any)
 	if l, ok := asList["dpkg"].([]any); !ok || len(l) != 1 || l[0] != want["dpkg"] {
 		t.Fatalf("list_pkgs versions_as_list: dpkg = %#v", asList["dpkg"])
 	}
@@ -69,27 +70,27 @@ func TestAptListAndVersion(t *testing.T) {
 			globbed[k] = v
 		}
 	}
-	runCalls(t, r, []call{
+	modtest.RunCalls(t, r, []modtest.Call{
 		{"version of one", "pkg.version", []any{"dpkg"}, want["dpkg"], 0},
 		{"version of one not installed", "pkg.version", []any{"no-such-package-brine"}, "", 0},
 		{"version of several", "pkg.version", []any{"dpkg", "no-such-package-brine"}, map[string]any{"dpkg": want["dpkg"], "no-such-package-brine": ""}, 0},
-		{"version as list", "pkg.version", []any{"dpkg", kw("versions_as_list", true)}, []any{want["dpkg"]}, 0},
+		{"version as list", "pkg.version", []any{"dpkg", modtest.Kw("versions_as_list", true)}, []any{want["dpkg"]}, 0},
 		{"version glob", "pkg.version", []any{"dpkg*"}, globbed, 0},
-		{"removed list has no installed package", "pkg.version", []any{"dpkg", kw("removed", true)}, "", 0},
+		{"removed list has no installed package", "pkg.version", []any{"dpkg", modtest.Kw("removed", true)}, "", 0},
 		{"version_cmp", "pkg.version_cmp", []any{"1:1.0", "2.0"}, int64(1), 0},
-		{"version_cmp ignore_epoch", "pkg.version_cmp", []any{"1:1.0", "2.0", kw("ignore_epoch", true)}, int64(-1), 0},
+		{"version_cmp ignore_epoch", "pkg.version_cmp", []any{"1:1.0", "2.0", modtest.Kw("ignore_epoch", true)}, int64(-1), 0},
 		{"normalize_name", "pkg.normalize_name", []any{"dpkg:all"}, "dpkg", 0},
 		{"parse_arch", "pkg.parse_arch", []any{"zsh:i386"}, map[string]any{"name": "zsh", "arch": "i386"}, 0},
-		{"latest_version with repo", "pkg.latest_version", []any{"dpkg", kw("repo", "x")},
+		{"latest_version with repo", "pkg.latest_version", []any{"dpkg", modtest.Kw("repo", "x")},
 			"ERROR executing 'pkg.latest_version': The 'repo' argument is invalid, use 'fromrepo' instead", 1},
 		{"latest_version of nothing", "pkg.latest_version", nil, "", 0},
 	})
 	// latest_version of an installed package: "" or a newer version.
-	latest := run("pkg.latest_version", "dpkg", kw("refresh", false)).Return
+	latest := run("pkg.latest_version", "dpkg", modtest.Kw("refresh", false)).Return
 	if v, ok := latest.(string); !ok || (v != "" && debCompare(v, want["dpkg"].(string)) <= 0) {
 		t.Fatalf("latest_version dpkg = %#v (installed %v)", latest, want["dpkg"])
 	}
-	if res := run("pkg.list_upgrades", kw("refresh", false)); res.Retcode != 0 {
+	if res := run("pkg.list_upgrades", modtest.Kw("refresh", false)); res.Retcode != 0 {
 		t.Fatalf("list_upgrades = %#v", res)
 	} else if ups, ok := res.Return.(map[string]any); !ok {
 		t.Fatalf("list_upgrades = %#v", res.Return)
@@ -140,16 +141,16 @@ func TestAptInstallRemove(t *testing.T) {
 			t.Fatalf("%s = %#v (retcode %d), want %#v", what, got.Return, got.Retcode, want)
 		}
 	}
-	check("latest_version before", run("pkg.latest_version", pkg, kw("refresh", false)), cand)
+	check("latest_version before", run("pkg.latest_version", pkg, modtest.Kw("refresh", false)), cand)
 	check("install", run("pkg.install", pkg), map[string]any{pkg: change("", cand)})
 	check("version", run("pkg.version", pkg), cand)
-	check("latest_version when newest is installed", run("pkg.latest_version", pkg, kw("refresh", false)), "")
-	check("upgrade_available", run("pkg.upgrade_available", pkg, kw("refresh", false)), false)
-	check("install again changes nothing", run("pkg.install", kw("pkgs", []any{pkg})), map[string]any{})
-	check("install pinned to the installed version", run("pkg.install", pkg, kw("version", cand)), map[string]any{})
+	check("latest_version when newest is installed", run("pkg.latest_version", pkg, modtest.Kw("refresh", false)), "")
+	check("upgrade_available", run("pkg.upgrade_available", pkg, modtest.Kw("refresh", false)), false)
+	check("install again changes nothing", run("pkg.install", modtest.Kw("pkgs", []any{pkg})), map[string]any{})
+	check("install pinned to the installed version", run("pkg.install", pkg, modtest.Kw("version", cand)), map[string]any{})
 	check("remove", run("pkg.remove", pkg), map[string]any{pkg: change(cand, "")})
 	check("remove again changes nothing", run("pkg.remove", pkg), map[string]any{})
-	check("install with version", run("pkg.install", kw("pkgs", []any{map[string]any{pkg: cand}})), map[string]any{pkg: change("", cand)})
+	check("install with version", run("pkg.install", modtest.Kw("pkgs", []any{map[string]any{pkg: cand}})), map[string]any{pkg: change("", cand)})
 	check("purge", run("pkg.purge", pkg), map[string]any{"removed": map[string]any{}, "installed": map[string]any{pkg: change(cand, "")}})
 
 	res := run("pkg.install", "no-such-package-brine")
@@ -157,7 +158,7 @@ func TestAptInstallRemove(t *testing.T) {
 	if res.Retcode != 1 || res.Return != want {
 		t.Fatalf("install of a missing package = %#v\nwant %q", res.Return, want)
 	}
-	res = run("pkg.install", pkg, kw("version", ">=999"))
+	res = run("pkg.install", pkg, modtest.Kw("version", ">=999"))
 	want = "ERROR: Problem encountered installing package(s). Additional info follows:\n\nchanges:\n    ----------\nerrors:\n    - No version matching 'hello>=999' could be found (available: " + cand + ")"
 	if res.Retcode != 1 || res.Return != want {
 		t.Fatalf("install of a version apt does not have = %#v\nwant %q", res.Return, want)
@@ -171,7 +172,7 @@ func TestAptInstallRemove(t *testing.T) {
 // held by another process, a failing upgrade, and apt-get update's
 // report.
 func TestAptFake(t *testing.T) {
-	h, state := fakeHost(t, map[string]string{
+	h, state := modtest.FakeHost(t, map[string]string{
 		"dpkg-query": `cat $D/status`,
 		"dpkg":       `echo amd64`,
 		"apt-cache":  `cat $D/policy`,
@@ -185,7 +186,7 @@ case "$*" in
   echo "E: Sub-process /usr/bin/dpkg returned an error code (1)" >&2; exit 100 ;;
 esac`,
 	}, map[string]string{"/var/lib/dpkg/status": ""})
-	writeState(t, state, map[string]string{
+	modtest.WriteState(t, state, map[string]string{
 		"status": "install ok installed dpkg 1.21.22 amd64\n" +
 			"install ok installed foo 2.0-1 amd64\n" +
 			"install ok installed libfoo 1.0 i386\n" +
@@ -206,30 +207,30 @@ esac`,
 	for _, s := range specs {
 		s.Fn = reportInvocation(s.Fn)
 	}
-	r := registry(specs)
-	runCalls(t, r, []call{
+	r := modtest.Registry(specs)
+	modtest.RunCalls(t, r, []modtest.Call{
 		{"list_pkgs", "pkg.list_pkgs", nil, map[string]any{"dpkg": "1.21.22", "foo": "2.0-1", "libfoo:i386": "1.0", "stuck": "4.0"}, 0},
-		{"list_pkgs removed", "pkg.list_pkgs", []any{kw("removed", true)}, map[string]any{"gone": "3.0"}, 0},
-		{"list_pkgs purge_desired", "pkg.list_pkgs", []any{kw("purge_desired", true)}, map[string]any{"stuck": "4.0"}, 0},
-		{"latest_version", "pkg.latest_version", []any{"foo", "bar", kw("refresh", false)}, map[string]any{"foo": "2.0-2", "bar": ""}, 0},
+		{"list_pkgs removed", "pkg.list_pkgs", []any{modtest.Kw("removed", true)}, map[string]any{"gone": "3.0"}, 0},
+		{"list_pkgs purge_desired", "pkg.list_pkgs", []any{modtest.Kw("purge_desired", true)}, map[string]any{"stuck": "4.0"}, 0},
+		{"latest_version", "pkg.latest_version", []any{"foo", "bar", modtest.Kw("refresh", false)}, map[string]any{"foo": "2.0-2", "bar": ""}, 0},
 		{"refresh_db", "pkg.refresh_db", nil, map[string]any{
 			"http://deb.debian.org/debian bookworm InRelease":         nil,
 			"http://deb.debian.org/debian bookworm-updates InRelease": true,
 			"http://example.org/repo stable InRelease":                false,
 			"http://example.org/broken stable Release":                false,
 		}, 0},
-		{"install from a relative path", "pkg.install", []any{kw("sources", []any{map[string]any{"foo": "foo.deb"}})},
+		{"install from a relative path", "pkg.install", []any{modtest.Kw("sources", []any{map[string]any{"foo": "foo.deb"}})},
 			"ERROR executing 'pkg.install': Path foo.deb is either not absolute or an invalid protocol", 1},
-		{"install from salt:// without a master", "pkg.install", []any{kw("sources", []any{map[string]any{"foo": "salt://foo.deb"}})},
+		{"install from salt:// without a master", "pkg.install", []any{modtest.Kw("sources", []any{map[string]any{"foo": "salt://foo.deb"}})},
 			"ERROR: Unable to cache salt://foo.deb: this minion has no master file server", 1},
-		{"refresh_db failhard", "pkg.refresh_db", []any{kw("failhard", true)}, "ERROR: Error getting repos: http://example.org/broken stable Release", 1},
-		{"upgrade that fails after waiting for the lock", "pkg.upgrade", []any{kw("refresh", false)},
+		{"refresh_db failhard", "pkg.refresh_db", []any{modtest.Kw("failhard", true)}, "ERROR: Error getting repos: http://example.org/broken stable Release", 1},
+		{"upgrade that fails after waiting for the lock", "pkg.upgrade", []any{modtest.Kw("refresh", false)},
 			"ERROR: Problem encountered upgrading packages. Additional info follows:\n\n" +
 				"changes:\n    ----------\n    foo:\n        ----------\n        new:\n            2.0-2\n        old:\n            2.0-1\n" +
 				"result:\n    ----------\n    pid:\n        PID\n    retcode:\n        100\n    stderr:\n" +
 				"        E: Sub-process /usr/bin/dpkg returned an error code (1)\n    stdout:", 1},
 	})
-	if calls := readState(t, state, "calls"); strings.Count(calls, "upgrade") != 2 ||
+	if calls := modtest.ReadState(t, state, "calls"); strings.Count(calls, "upgrade") != 2 ||
 		!strings.Contains(calls, "-q -y -o DPkg::Options::=--force-confold -o DPkg::Options::=--force-confdef upgrade") {
 		t.Fatalf("apt-get calls:\n%s", calls)
 	}

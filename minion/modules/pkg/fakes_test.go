@@ -3,6 +3,8 @@ package pkg
 import (
 	"strings"
 	"testing"
+
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
 
 // fakeApk is apk as far as the provider uses it, over two state files:
@@ -42,19 +44,19 @@ esac
 `
 
 func TestApkFake(t *testing.T) {
-	h, state := fakeHost(t, map[string]string{"apk": fakeApk}, map[string]string{"/etc/os-release": "ID=alpine\n", "/etc/apk/": ""})
+	h, state := modtest.FakeHost(t, map[string]string{"apk": fakeApk}, map[string]string{"/etc/os-release": "ID=alpine\n", "/etc/apk/": ""})
 	if p := detect(h); p != "apk" {
 		t.Fatalf("detect = %q", p)
 	}
-	writeState(t, state, map[string]string{
+	modtest.WriteState(t, state, map[string]string{
 		"installed": "busybox-1.36.1-r5\nmusl-1.2.4-r1\nssl_client-1.36.1-r5\n",
 		"repo":      "busybox-1.36.1-r5\nmusl-1.2.4-r2\nssl_client-1.36.1-r5\ncurl-8.5.0-r0\nlibcurl-8.5.0-r0\n",
 	})
-	r := registry(specsFor(h))
-	runCalls(t, r, []call{
+	r := modtest.Registry(specsFor(h))
+	modtest.RunCalls(t, r, []modtest.Call{
 		{"list_pkgs", "pkg.list_pkgs", nil, map[string]any{"busybox": "1.36.1-r5", "musl": "1.2.4-r1", "ssl_client": "1.36.1-r5"}, 0},
 		{"list_pkgs as lists", "pkg.list_pkgs", []any{true}, map[string]any{"busybox": []any{"1.36.1-r5"}, "musl": []any{"1.2.4-r1"}, "ssl_client": []any{"1.36.1-r5"}}, 0},
-		{"list_pkgs removed", "pkg.list_pkgs", []any{kw("removed", true)}, map[string]any{}, 0},
+		{"list_pkgs removed", "pkg.list_pkgs", []any{modtest.Kw("removed", true)}, map[string]any{}, 0},
 		{"version", "pkg.version", []any{"musl"}, "1.2.4-r1", 0},
 		{"version of several", "pkg.version", []any{"musl", "curl"}, map[string]any{"musl": "1.2.4-r1", "curl": ""}, 0},
 		{"latest_version of an upgrade", "pkg.latest_version", []any{"musl"}, "1.2.4-r2", 0},
@@ -64,11 +66,11 @@ func TestApkFake(t *testing.T) {
 		{"refresh_db", "pkg.refresh_db", nil, true, 0},
 		{"install", "pkg.install", []any{"curl"}, map[string]any{"curl": change("", "8.5.0-r0")}, 0},
 		{"install a comma list", "pkg.install", []any{"libcurl,curl"}, map[string]any{"libcurl": change("", "8.5.0-r0")}, 0},
-		{"install what is missing", "pkg.install", []any{kw("pkgs", []any{"nope"})},
+		{"install what is missing", "pkg.install", []any{modtest.Kw("pkgs", []any{"nope"})},
 			"ERROR: Problem encountered installing package(s). Additional info follows:\n\nchanges:\n    ----------\n" +
 				"errors:\n    - ERROR: unable to select packages:\n        nope (no such package):", 1},
 		{"install nothing", "pkg.install", nil, map[string]any{}, 0},
-		{"remove", "pkg.remove", []any{kw("pkgs", []any{"curl", map[string]any{"libcurl": "8.5.0-r0"}})},
+		{"remove", "pkg.remove", []any{modtest.Kw("pkgs", []any{"curl", map[string]any{"libcurl": "8.5.0-r0"}})},
 			map[string]any{"curl": change("8.5.0-r0", ""), "libcurl": change("8.5.0-r0", "")}, 0},
 		{"remove what is not there", "pkg.remove", []any{"curl"},
 			"ERROR: Problem encountered removing package(s). Additional info follows:\n\nchanges:\n    ----------\nerrors:\n    - ERROR: No such package: curl", 1},
@@ -80,11 +82,11 @@ func TestApkFake(t *testing.T) {
 		{"purge", "pkg.purge", []any{"ssl_client"}, map[string]any{"ssl_client": change("1.36.1-r5", "")}, 0},
 		{"no available_version in apkpkg", "pkg.available_version", []any{"musl"}, "'pkg.available_version' is not available.", 1},
 	})
-	if !strings.Contains(readState(t, state, "calls"), "purge") {
+	if !strings.Contains(modtest.ReadState(t, state, "calls"), "purge") {
 		t.Fatal("pkg.purge did not run apk del --purge")
 	}
-	writeState(t, state, map[string]string{"offline": ""})
-	runCalls(t, r, []call{
+	modtest.WriteState(t, state, map[string]string{"offline": ""})
+	modtest.RunCalls(t, r, []modtest.Call{
 		{"refresh_db offline", "pkg.refresh_db", nil,
 			"ERROR: Problem encountered installing package(s). Additional info follows:\n\nchanges:\n    False\nerrors:\n    - ERROR: unable to fetch index", 1},
 	})
@@ -128,18 +130,18 @@ esac`
 )
 
 func TestDNFFake(t *testing.T) {
-	h, state := fakeHost(t, map[string]string{"dnf": fakeDNF, "rpm": fakeRPM}, map[string]string{"/etc/os-release": "ID=fedora\n"})
+	h, state := modtest.FakeHost(t, map[string]string{"dnf": fakeDNF, "rpm": fakeRPM}, map[string]string{"/etc/os-release": "ID=fedora\n"})
 	if p := detect(h); p != "dnf" {
 		t.Fatalf("detect = %q", p)
 	}
-	writeState(t, state, map[string]string{
+	modtest.WriteState(t, state, map[string]string{
 		"rpmdb": "bash (none) 5.2.26 3.fc40 x86_64\nglibc (none) 2.39 17.fc40 x86_64\nglibc (none) 2.39 17.fc40 i686\n" +
 			"tzdata (none) 2024a 5.fc40 noarch\nshadow-utils 2 4.15.1 3.fc40 x86_64\n",
 		"repo": "bash x86_64 0 5.2.26 4.fc40 updates\nglibc x86_64 0 2.39 17.fc40 fedora\ntzdata noarch 0 2024a 5.fc40 fedora\n" +
 			"shadow-utils x86_64 2 4.15.1 3.fc40 fedora\nhtop x86_64 0 3.3.0 3.fc40 fedora\n",
 	})
-	r := registry(specsFor(h))
-	runCalls(t, r, []call{
+	r := modtest.Registry(specsFor(h))
+	modtest.RunCalls(t, r, []modtest.Call{
 		{"list_pkgs", "pkg.list_pkgs", nil, map[string]any{"bash": "5.2.26-3.fc40", "glibc": "2.39-17.fc40", "glibc.i686": "2.39-17.fc40",
 			"tzdata": "2024a-5.fc40", "shadow-utils": "2:4.15.1-3.fc40"}, 0},
 		{"version", "pkg.version", []any{"shadow-utils"}, "2:4.15.1-3.fc40", 0},
@@ -148,16 +150,16 @@ func TestDNFFake(t *testing.T) {
 		{"list_upgrades", "pkg.list_upgrades", nil, map[string]any{"bash": "5.2.26-4.fc40"}, 0},
 		{"refresh_db: updates available", "pkg.refresh_db", nil, true, 0},
 		{"install", "pkg.install", []any{"htop"}, map[string]any{"htop": change("", "3.3.0-3.fc40")}, 0},
-		{"install missing", "pkg.install", []any{kw("pkgs", []any{"nope"})},
+		{"install missing", "pkg.install", []any{modtest.Kw("pkgs", []any{"nope"})},
 			"ERROR: Error occurred installing package(s). Additional info follows:\n\nchanges:\n    ----------\n" +
 				"errors:\n    - No match for argument: nope\n      Error: Unable to find a match: nope", 1},
 		{"remove", "pkg.remove", []any{"htop"}, map[string]any{"htop": change("3.3.0-3.fc40", "")}, 0},
 		{"remove what is not installed", "pkg.remove", []any{"htop"}, map[string]any{}, 0},
-		{"upgrade", "pkg.upgrade", []any{kw("refresh", false)}, map[string]any{"bash": change("5.2.26-3.fc40", "5.2.26-4.fc40"),
+		{"upgrade", "pkg.upgrade", []any{modtest.Kw("refresh", false)}, map[string]any{"bash": change("5.2.26-3.fc40", "5.2.26-4.fc40"),
 			"glibc.i686": change("2.39-17.fc40", "")}, 0},
 		{"version_cmp", "pkg.version_cmp", []any{"2:1.0-1", "3.0-1"}, int64(1), 0},
 	})
-	if calls := readState(t, state, "calls"); !strings.Contains(calls, "-y install --best --allowerasing htop") {
+	if calls := modtest.ReadState(t, state, "calls"); !strings.Contains(calls, "-y install --best --allowerasing htop") {
 		t.Fatalf("dnf calls:\n%s", calls)
 	}
 }
@@ -174,13 +176,13 @@ upgrade) cp $D/feed $D/installed.new; awk 'NR==FNR { have[$1]; next } $1 in have
 esac`
 
 func TestOpkgFake(t *testing.T) {
-	h, state := fakeHost(t, map[string]string{"opkg": fakeOpkg}, map[string]string{"/etc/os-release": `ID="openwrt"` + "\n"})
-	writeState(t, state, map[string]string{
+	h, state := modtest.FakeHost(t, map[string]string{"opkg": fakeOpkg}, map[string]string{"/etc/os-release": `ID="openwrt"` + "\n"})
+	modtest.WriteState(t, state, map[string]string{
 		"installed": "busybox - 1.36.1-1\ndropbear - 2022.82-5\n",
 		"feed":      "busybox - 1.36.1-1\ndropbear - 2022.82-6\nhtop - 3.2.2-1\n",
 	})
-	r := registry(specsFor(h))
-	runCalls(t, r, []call{
+	r := modtest.Registry(specsFor(h))
+	modtest.RunCalls(t, r, []modtest.Call{
 		{"list_pkgs", "pkg.list_pkgs", nil, map[string]any{"busybox": "1.36.1-1", "dropbear": "2022.82-5"}, 0},
 		{"version", "pkg.version", []any{"dropbear"}, "2022.82-5", 0},
 		{"latest_version", "pkg.latest_version", []any{"dropbear", "busybox", "htop"}, map[string]any{"dropbear": "2022.82-6", "busybox": "", "htop": "3.2.2-1"}, 0},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
 
 func TestDetect(t *testing.T) {
@@ -42,7 +43,7 @@ func TestDetect(t *testing.T) {
 		{"nothing", nil, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, _ := fakeHost(t, tc.programs, tc.files)
+			h, _ := modtest.FakeHost(t, tc.programs, tc.files)
 			if got := detect(h); got != tc.want {
 				t.Fatalf("detect = %q, want %q", got, tc.want)
 			}
@@ -56,8 +57,8 @@ func TestDetect(t *testing.T) {
 // With no package manager there are no pkg functions, and a call gets
 // Salt's answer for a function the minion does not have.
 func TestNoProvider(t *testing.T) {
-	h, _ := fakeHost(t, nil, nil)
-	r := registry(specsFor(h))
+	h, _ := modtest.FakeHost(t, nil, nil)
+	r := modtest.Registry(specsFor(h))
 	res := r.Run(context.Background(), "pkg.install", []any{"vim"}, modules.Job{Fun: "pkg.install"}, &modules.Env{})
 	if res.Return != "'pkg.install' is not available." || res.Retcode != 1 {
 		t.Fatalf("pkg.install = %#v", res)

@@ -10,15 +10,8 @@ import (
 	"testing"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
-
-func kw(pairs ...any) map[string]any {
-	m := map[string]any{"__kwarg__": true}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		m[pairs[i].(string)] = pairs[i+1]
-	}
-	return m
-}
 
 type refresher struct {
 	calls []string
@@ -33,10 +26,7 @@ func (r *refresher) env() *modules.Env {
 }
 
 func run(env *modules.Env, jid, fun string, args ...any) modules.Result {
-	r := modules.NewRegistry()
-	for _, s := range Specs() {
-		r.Register(s)
-	}
+	r := modtest.Registry(Specs())
 	return r.Run(context.Background(), fun, args, modules.Job{JID: jid, Fun: fun, Arg: args, TgtAny: "*", TgtType: "glob", User: "root"}, env)
 }
 
@@ -55,15 +45,15 @@ func TestRefresh(t *testing.T) {
 		calls []string
 	}{
 		{"refresh_pillar", "saltutil.refresh_pillar", nil, nil, true, []string{"pillar"}},
-		{"refresh_pillar wait", "saltutil.refresh_pillar", []any{kw("wait", true, "timeout", int64(5))}, nil, true, []string{"pillar"}},
+		{"refresh_pillar wait", "saltutil.refresh_pillar", []any{modtest.Kw("wait", true, "timeout", int64(5))}, nil, true, []string{"pillar"}},
 		{"pillar_refresh", "saltutil.pillar_refresh", nil, nil, true, []string{"pillar"}},
 		{"refresh_pillar fails", "saltutil.refresh_pillar", nil, errors.New("master gone"), "ERROR: refreshing the pillar: master gone", []string{"pillar"}},
-		{"refresh_grains", "saltutil.refresh_grains", []any{kw("refresh_pillar", false)}, nil, true, []string{"grains"}},
-		{"refresh_grains bad keyword", "saltutil.refresh_grains", []any{kw("foo", "bar")}, nil,
+		{"refresh_grains", "saltutil.refresh_grains", []any{modtest.Kw("refresh_pillar", false)}, nil, true, []string{"grains"}},
+		{"refresh_grains bad keyword", "saltutil.refresh_grains", []any{modtest.Kw("foo", "bar")}, nil,
 			"ERROR executing 'saltutil.refresh_grains': The following keyword arguments are not valid: foo=bar", nil},
 		{"refresh_modules", "saltutil.refresh_modules", nil, nil, true, []string{"modules"}},
 		{"sync_all", "saltutil.sync_all", nil, nil, all, []string{"pillar"}},
-		{"sync_all no refresh", "saltutil.sync_all", []any{kw("refresh", false)}, nil, all, nil},
+		{"sync_all no refresh", "saltutil.sync_all", []any{modtest.Kw("refresh", false)}, nil, all, nil},
 		{"sync_grains", "saltutil.sync_grains", nil, nil, []any{}, []string{"grains"}},
 		{"sync_modules", "saltutil.sync_modules", []any{"base"}, nil, []any{}, []string{"modules"}},
 		{"sync_sdb", "saltutil.sync_sdb", nil, nil, []any{}, nil},
@@ -101,7 +91,7 @@ func TestJobs(t *testing.T) {
 	env := r.env()
 	const slow, other, self = "20261127000000000009", "20261127000000000010", "20261127000000000011"
 	done := startJob(t, env, slow, "test.sleep")
-	startJob(t, env, other, "cmd.run")
+	otherDone := startJob(t, env, other, "cmd.run")
 	startJob(t, env, self, "saltutil.running")
 	data := func(jid, fun string) map[string]any {
 		return map[string]any{"jid": jid, "fun": fun, "arg": []any{int64(30)}, "tgt": "*", "tgt_type": "glob", "user": "root", "ret": "", "pid": int64(os.Getpid())}
@@ -143,6 +133,11 @@ func TestJobs(t *testing.T) {
 	}
 	if res := run(env, self, "saltutil.kill_job", other); res.Return != fmt.Sprintf("Signal 9 sent to job %s at pid %d", other, pid) {
 		t.Fatalf("kill_job = %v", res.Return)
+	}
+	// Until its function returns, a killed job is still running (and
+	// kill_all_jobs below would signal it again).
+	if err := <-otherDone; !errors.As(err, &s) || s.Signal() != syscall.SIGKILL {
+		t.Fatalf("kill_job ended the job with %v, want SIGKILL as its cause", err)
 	}
 	third := startJob(t, env, "20261127000000000012", "test.sleep")
 	if res := run(env, self, "saltutil.signal_job", "20261127000000000012", "SIGINT"); res.Return != fmt.Sprintf("Signal 2 sent to job 20261127000000000012 at pid %d", pid) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cmd"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
 
 func TestDetect(t *testing.T) {
@@ -29,14 +30,14 @@ func TestDetect(t *testing.T) {
 		{"nothing", nil, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h, _ := fakeHost(t, tc.programs, tc.files)
+			h, _ := modtest.FakeHost(t, tc.programs, tc.files)
 			if got := detect(h); got != tc.want {
 				t.Fatalf("detect = %q, want %q", got, tc.want)
 			}
 		})
 	}
-	h, _ := fakeHost(t, nil, nil)
-	r := registry(specsFor(h))
+	h, _ := modtest.FakeHost(t, nil, nil)
+	r := modtest.Registry(specsFor(h))
 	if res := r.Run(context.Background(), "service.start", []any{"sshd"}, modules.Job{}, &modules.Env{}); res.Return != "'service.start' is not available." {
 		t.Fatalf("service.start without an init system = %#v", res)
 	}
@@ -96,12 +97,12 @@ func TestSysV(t *testing.T) {
 			case "chkconfig":
 				programs[tool] = fakeChkconfig
 			}
-			h, state := fakeHost(t, programs, sysvFiles())
+			h, state := modtest.FakeHost(t, programs, sysvFiles())
 			if p := detect(h); p != "sysv" {
 				t.Fatalf("detect = %q", p)
 			}
-			r := registry(specsFor(h))
-			runCalls(t, r, []call{
+			r := modtest.Registry(specsFor(h))
+			modtest.RunCalls(t, r, []modtest.Call{
 				{"get_all", "service.get_all", nil, []any{"alpha", "beta", "gamma"}, 0},
 				{"get_enabled", "service.get_enabled", nil, []any{"alpha", "gamma"}, 0},
 				{"get_disabled", "service.get_disabled", nil, []any{"beta"}, 0},
@@ -128,7 +129,7 @@ func TestSysV(t *testing.T) {
 				{"too many arguments", "service.start", []any{"a", "b"},
 					"Passed invalid arguments to service.start: start() takes 1 positional arguments but 2 were given\n\nUsage: service.start(name)\n\nStart a service; return whether its init script succeeded.", 1},
 			})
-			log := readState(t, state, "log")
+			log := modtest.ReadState(t, state, "log")
 			for _, want := range []string{"alpha start", "alpha reload", "beta restart", "alpha stop"} {
 				if !strings.Contains(log, want+"\n") {
 					t.Errorf("log lacks %q:\n%s", want, log)
@@ -144,8 +145,8 @@ func TestSysV(t *testing.T) {
 // Without the runlevel program (a container, BusyBox) the runlevel is
 // Debian's default, 2.
 func TestSysVDefaultRunlevel(t *testing.T) {
-	h, _ := fakeHost(t, nil, sysvFiles())
-	runCalls(t, registry(specsFor(h)), []call{
+	h, _ := modtest.FakeHost(t, nil, sysvFiles())
+	modtest.RunCalls(t, modtest.Registry(specsFor(h)), []modtest.Call{
 		{"get_enabled", "service.get_enabled", nil, []any{"beta", "gamma"}, 0},
 	})
 }
@@ -166,7 +167,7 @@ func TestStatusSig(t *testing.T) {
 		_ = p.Wait()
 	}()
 	h := cmd.Host{Path: "/usr/bin:/bin", Root: "/"}
-	runCalls(t, registry((&sysv{h: h}).specs()), []call{
+	modtest.RunCalls(t, modtest.Registry((&sysv{h: h}).specs()), []modtest.Call{
 		{"a process with the signature", "service.status", []any{"whatever", sig}, true, 0},
 		{"none with it", "service.status", []any{"whatever", sig + "-not"}, false, 0},
 	})
@@ -179,7 +180,7 @@ func TestSysVReal(t *testing.T) {
 	if detect(h) != "sysv" {
 		t.Skipf("the host's init system is %q, not SysV", detect(h))
 	}
-	r := registry(specsFor(h))
+	r := modtest.Registry(specsFor(h))
 	var scripts []any
 	entries, err := os.ReadDir("/etc/init.d")
 	if err != nil {
@@ -266,13 +267,13 @@ esac`
 )
 
 func TestOpenRC(t *testing.T) {
-	h, state := fakeHost(t, map[string]string{"rc-service": fakeRCService, "rc-update": fakeRCUpdate}, nil)
+	h, state := modtest.FakeHost(t, map[string]string{"rc-service": fakeRCService, "rc-update": fakeRCUpdate}, nil)
 	if p := detect(h); p != "openrc" {
 		t.Fatalf("detect = %q", p)
 	}
-	writeState(t, state, map[string]string{"levels": "chronyd boot\ncrond default\nsshd default\nhwdrivers\n"})
-	r := registry(specsFor(h))
-	runCalls(t, r, []call{
+	modtest.WriteState(t, state, map[string]string{"levels": "chronyd boot\ncrond default\nsshd default\nhwdrivers\n"})
+	r := modtest.Registry(specsFor(h))
+	modtest.RunCalls(t, r, []modtest.Call{
 		{"get_all", "service.get_all", nil, map[string]any{"chronyd": []any{"boot"}, "crond": []any{"default"}, "sshd": []any{"default"}, "hwdrivers": []any{}}, 0},
 		{"get_enabled", "service.get_enabled", nil, map[string]any{"chronyd": []any{"boot"}, "crond": []any{"default"}, "sshd": []any{"default"}}, 0},
 		{"get_disabled", "service.get_disabled", nil, []any{"hwdrivers"}, 0},
@@ -285,17 +286,17 @@ func TestOpenRC(t *testing.T) {
 		{"get_running", "service.get_running", nil, []any{"sshd"}, 0},
 		{"stop", "service.stop", []any{"sshd"}, true, 0},
 		{"enabled", "service.enabled", []any{"crond"}, true, 0},
-		{"enabled in a runlevel it is not in", "service.enabled", []any{"crond", kw("runlevels", "boot")}, false, 0},
+		{"enabled in a runlevel it is not in", "service.enabled", []any{"crond", modtest.Kw("runlevels", "boot")}, false, 0},
 		{"enable", "service.enable", []any{"hwdrivers"}, true, 0},
-		{"enabled after enable", "service.enabled", []any{"hwdrivers", kw("runlevels", []any{"default"})}, true, 0},
-		{"enable in other runlevels", "service.enable", []any{"crond", kw("runlevels", []any{"boot", "sysinit"})}, true, 0},
+		{"enabled after enable", "service.enabled", []any{"hwdrivers", modtest.Kw("runlevels", []any{"default"})}, true, 0},
+		{"enable in other runlevels", "service.enable", []any{"crond", modtest.Kw("runlevels", []any{"boot", "sysinit"})}, true, 0},
 		{"levels after", "service.get_enabled", nil, map[string]any{"chronyd": []any{"boot"}, "crond": []any{"boot", "sysinit"}, "sshd": []any{"default"}, "hwdrivers": []any{"default"}}, 0},
-		{"disable one runlevel", "service.disable", []any{"crond", kw("runlevels", "sysinit")}, true, 0},
+		{"disable one runlevel", "service.disable", []any{"crond", modtest.Kw("runlevels", "sysinit")}, true, 0},
 		{"disable", "service.disable", []any{"sshd"}, true, 0},
 		{"disabled", "service.disabled", []any{"sshd"}, true, 0},
 		{"zap", "service.zap", []any{"sshd"}, true, 0},
 	})
-	log := readState(t, state, "log")
+	log := modtest.ReadState(t, state, "log")
 	for _, want := range []string{"rc-update add hwdrivers\n", "rc-update delete crond default\n", "rc-update add crond boot sysinit\n",
 		"rc-update delete crond sysinit\n", "rc-update delete sshd\n"} {
 		if !strings.Contains(log, want) {
@@ -334,7 +335,7 @@ disable*) rm -f $D/$u.enabled ;;
 esac`
 
 func TestSystemd(t *testing.T) {
-	h, state := fakeHost(t, map[string]string{"systemctl": fakeSystemctl, "update-rc.d": fakeUpdateRCD}, map[string]string{
+	h, state := modtest.FakeHost(t, map[string]string{"systemctl": fakeSystemctl, "update-rc.d": fakeUpdateRCD}, map[string]string{
 		"/run/systemd/system/":                    "",
 		"/usr/lib/systemd/system/cron.service":    "[Unit]",
 		"/usr/lib/systemd/system/dbus.service":    "[Unit]",
@@ -352,7 +353,7 @@ func TestSystemd(t *testing.T) {
 	if p := detect(h); p != "systemd" {
 		t.Fatalf("detect = %q", p)
 	}
-	writeState(t, state, map[string]string{
+	modtest.WriteState(t, state, map[string]string{
 		// systemctl --full --no-legend --no-pager
 		"units": "  cron.service                 loaded active running Regular background program processing daemon\n" +
 			"  dbus.service                 loaded active running D-Bus System Message Bus\n" +
@@ -372,8 +373,8 @@ func TestSystemd(t *testing.T) {
 		"cron.service.enabled":   "",
 		"custom.service.unknown": "", // a local unit file systemd has not loaded yet
 	})
-	r := registry(specsFor(h))
-	runCalls(t, r, []call{
+	r := modtest.Registry(specsFor(h))
+	modtest.RunCalls(t, r, []modtest.Call{
 		{"get_all", "service.get_all", nil, []any{"apt-daily.timer", "cron", "custom", "dbus", "getty@", "legacy", "ssh", "ssh.socket"}, 0},
 		{"get_running", "service.get_running", nil, []any{"cron", "dbus", "systemd-journald.socket"}, 0},
 		{"get_enabled", "service.get_enabled", nil, []any{"apt-daily.timer", "cron", "getty@"}, 0},
@@ -387,11 +388,11 @@ func TestSystemd(t *testing.T) {
 		{"start", "service.start", []any{"ssh"}, true, 0},
 		{"start unknown", "service.start", []any{"nope"}, "ERROR: Failed to start nope.service: Unit nope.service not found.", 1},
 		{"stop", "service.stop", []any{"ssh"}, true, 0},
-		{"restart no_block", "service.restart", []any{"dbus", kw("no_block", true)}, true, 0},
+		{"restart no_block", "service.restart", []any{"dbus", modtest.Kw("no_block", true)}, true, 0},
 		{"mask", "service.mask", []any{"ssh"}, true, 0},
 		{"masked", "service.masked", []any{"ssh"}, true, 0},
 		{"start masked", "service.start", []any{"ssh"}, "ERROR: Failed to start ssh.service: Unit ssh.service is masked.", 1},
-		{"start unmasking", "service.start", []any{"ssh", kw("unmask", true)}, true, 0},
+		{"start unmasking", "service.start", []any{"ssh", modtest.Kw("unmask", true)}, true, 0},
 		{"enabled", "service.enabled", []any{"cron"}, true, 0},
 		{"disabled", "service.disabled", []any{"ssh"}, true, 0},
 		{"enable", "service.enable", []any{"ssh"}, true, 0},
@@ -402,7 +403,7 @@ func TestSystemd(t *testing.T) {
 		{"SysV script enabled", "service.enabled", []any{"legacy"}, false, 0}, // runlevel 2 here, the fake links runlevel 3
 		{"systemctl_reload", "service.systemctl_reload", nil, true, 0},
 	})
-	log := readState(t, state, "log")
+	log := modtest.ReadState(t, state, "log")
 	for _, want := range []string{
 		"systemctl status custom.service -n 0\n", "systemctl --system daemon-reload\n", "systemctl start ssh.service\n",
 		"systemctl --no-block restart dbus.service\n", "systemctl unmask ssh.service\n", "systemctl enable ssh.service\n",

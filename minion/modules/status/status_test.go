@@ -14,15 +14,12 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
 
 func run(t *testing.T, fun string, arg ...any) modules.Result {
 	t.Helper()
-	r := modules.NewRegistry()
-	for _, s := range Specs() {
-		r.Register(s)
-	}
-	return r.Run(context.Background(), fun, arg, modules.Job{Fun: fun}, &modules.Env{})
+	return modtest.Registry(Specs()).Run(context.Background(), fun, arg, modules.Job{Fun: fun}, &modules.Env{})
 }
 
 // fakeProc writes files into a directory standing in for /proc.

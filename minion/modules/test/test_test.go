@@ -9,25 +9,10 @@ import (
 	"testing"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/modtest"
 )
 
 const jid = "20261127000000000001"
-
-func registry() *modules.Registry {
-	r := modules.NewRegistry()
-	for _, s := range Specs() {
-		r.Register(s)
-	}
-	return r
-}
-
-func kw(pairs ...any) map[string]any {
-	m := map[string]any{"__kwarg__": true}
-	for i := 0; i+1 < len(pairs); i += 2 {
-		m[pairs[i].(string)] = pairs[i+1]
-	}
-	return m
-}
 
 func env() *modules.Env {
 	return &modules.Env{ID: "m1", Jobs: modules.NewTracker(), Grains: func() map[string]any {
@@ -38,7 +23,7 @@ func env() *modules.Env {
 
 func run(ctx context.Context, fun string, args ...any) modules.Result {
 	job := modules.Job{JID: jid, Fun: fun, Arg: args, TgtAny: "*", TgtType: "glob", User: "root"}
-	return registry().Run(ctx, fun, args, job, env())
+	return modtest.Registry(Specs()).Run(ctx, fun, args, job, env())
 }
 
 var pub = map[string]any{"__pub_fun": "test.arg", "__pub_jid": jid, "__pub_tgt": "*", "__pub_tgt_type": "glob",
@@ -59,7 +44,7 @@ func TestFunctions(t *testing.T) {
 		}
 		return out
 	}
-	argArgs := []any{int64(1), "two", 3.1, kw("txt", "hello")}
+	argArgs := []any{int64(1), "two", 3.1, modtest.Kw("txt", "hello")}
 	for _, tc := range []struct {
 		name    string
 		fun     string
@@ -77,12 +62,12 @@ func TestFunctions(t *testing.T) {
 			"kwargs": withPub(map[string]any{"txt": "hello"}, argArgs)}, 0},
 		{"arg with nothing", "test.arg", nil, map[string]any{"args": []any{}, "kwargs": withPub(nil, []any{})}, 0},
 		{"arg_clean", "test.arg_clean", argArgs, map[string]any{"args": []any{int64(1), "two", 3.1}, "kwargs": map[string]any{"txt": "hello"}}, 0},
-		{"kwarg", "test.kwarg", []any{kw("num", int64(1))}, withPub(map[string]any{"num": int64(1)}, []any{kw("num", int64(1))}, "test.kwarg"), 0},
+		{"kwarg", "test.kwarg", []any{modtest.Kw("num", int64(1))}, withPub(map[string]any{"num": int64(1)}, []any{modtest.Kw("num", int64(1))}, "test.kwarg"), 0},
 		{"arg_type", "test.arg_type", []any{int64(1), "int", nil, []any{}, map[string]any{}, 1.5, true}, map[string]any{
 			"args": []any{"<class 'int'>", "<class 'str'>", "<class 'NoneType'>", "<class 'list'>", "<class 'dict'>", "<class 'float'>", "<class 'bool'>"},
 			"kwargs": map[string]any{"__pub_fun": "<class 'str'>", "__pub_jid": "<class 'str'>", "__pub_tgt": "<class 'str'>",
 				"__pub_tgt_type": "<class 'str'>", "__pub_user": "<class 'str'>", "__pub_ret": "<class 'str'>", "__pub_arg": "<class 'list'>"}}, 0},
-		{"arg_repr", "test.arg_repr", []any{int64(1), "two", 3.1, kw("txt", "hello")}, map[string]any{
+		{"arg_repr", "test.arg_repr", []any{int64(1), "two", 3.1, modtest.Kw("txt", "hello")}, map[string]any{
 			"args": "(1, 'two', 3.1)",
 			"kwargs": "{'txt': 'hello', '__pub_fun': 'test.arg_repr', '__pub_arg': [1, 'two', 3.1, {'__kwarg__': True, 'txt': 'hello'}], " +
 				"'__pub_tgt': '*', '__pub_jid': '" + jid + "', '__pub_ret': '', '__pub_tgt_type': 'glob', '__pub_user': 'root'}"}, 0},
@@ -91,7 +76,7 @@ func TestFunctions(t *testing.T) {
 		{"retcode from a string", "test.retcode", []any{"3"}, true, 3},
 		{"sleep none", "test.sleep", []any{int64(0)}, true, 0},
 		{"sleep truncates floats as int() does", "test.sleep", []any{0.9}, true, 0},
-		{"rand_sleep of at most 0", "test.rand_sleep", []any{kw("max", int64(0))}, true, 0},
+		{"rand_sleep of at most 0", "test.rand_sleep", []any{modtest.Kw("max", int64(0))}, true, 0},
 		{"fib 0", "test.fib", []any{int64(0)}, int64(0), 0},
 		{"fib 1", "test.fib", []any{"1"}, int64(1), 0},
 		{"fib 3", "test.fib", []any{int64(3)}, int64(2), 0},
