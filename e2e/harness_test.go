@@ -20,7 +20,7 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	proctest.TouchSources("..")
+	proctest.TrackSources("..")
 	os.Exit(proctest.Main(m, "brine-e2e-bin", func(dir string) error {
 		binDir = dir
 		if raceEnabled {

@@ -32,8 +32,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(rootEnv) != "" {
 		enterRoot() // a child started by inRoot; it never returns
 	}
-	// The packaging files the tests read are stat'ed too.
-	proctest.TouchSources("..", filepath.Join("..", "packaging"))
+	// The packaging files the tests read are tracked too.
+	proctest.TrackSources("..", filepath.Join("..", "packaging"))
 	os.Exit(proctest.Main(m, "brine-pkg-bin", func(dir string) error {
 		var err error
 		if binaries, err = commands(); err != nil {
@@ -85,7 +85,10 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-func bin(name string) string { return filepath.Join(binDir, name) }
+func bin(name string) string {
+	proctest.Sources()
+	return filepath.Join(binDir, name)
+}
 
 func writeFile(t testing.TB, path, text string) {
 	t.Helper()

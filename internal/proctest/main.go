@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -35,12 +36,39 @@ func Main(m *testing.M, prefix string, build func(dir string) error) int {
 	return code
 }
 
-// TouchSources stats every Go file, go.mod and go.sum under root, and
-// every file under dirs. The results depend on binaries built from them in
-// a subprocess, which go test's cache cannot see; the files a test stats,
-// it can, so a changed source file re-runs the tests instead of replaying
-// a stale pass.
-func TouchSources(root string, dirs ...string) {
+// sources are the files TrackSources names, stat'ed once by Sources.
+var sources struct {
+	once sync.Once
+	root string
+	dirs []string
+}
+
+// TrackSources makes the results of this test binary depend, for go
+// test's cache, on every Go file, go.mod and go.sum under root and every
+// file under dirs: the tests run binaries built from them in a
+// subprocess, which the cache cannot see, but it sees the files a test
+// stats, so a changed source re-runs the tests instead of replaying a
+// stale pass. Call it from TestMain. It only records them: go test's
+// input log begins in m.Run, so the files are stat'ed by Sources, which
+// Start, StartPath, Run, FreePort and TempDir call.
+func TrackSources(root string, dirs ...string) {
+	sources.root, sources.dirs = root, dirs
+}
+
+// Sources stats the files TrackSources named, once per test binary; a
+// test that runs a built binary without the helpers above calls it
+// itself.
+func Sources() {
+	sources.once.Do(func() {
+		if sources.root != "" {
+			touchSources(sources.root, sources.dirs...)
+		}
+	})
+}
+
+// touchSources stats every Go file, go.mod and go.sum under root, and
+// every file under dirs.
+func touchSources(root string, dirs ...string) {
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return nil

@@ -154,6 +154,7 @@ type Proc struct {
 // failed, logs its output under name.
 func Start(t testing.TB, name string, cmd *exec.Cmd) *Proc {
 	t.Helper()
+	Sources()
 	p := &Proc{Name: name, Cmd: cmd, Log: NewLogBuffer(), done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.Log, p.Log
 	if err := cmd.Start(); err != nil {
@@ -227,6 +228,7 @@ func (p *Proc) Err() error {
 // Run runs cmd to completion, killing it after Timeout, and returns its
 // combined output.
 func Run(cmd *exec.Cmd) (string, error) {
+	Sources()
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	var out bytes.Buffer
@@ -243,6 +245,7 @@ func Run(cmd *exec.Cmd) (string, error) {
 // FreePort returns a loopback TCP port that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	Sources()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -256,6 +259,7 @@ func FreePort(t testing.TB) int {
 // sun_path's 108 bytes.
 func TempDir(t testing.TB, prefix string) string {
 	t.Helper()
+	Sources()
 	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		t.Fatal(err)
