@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 const replaceDoc = `Replace occurrences of a pattern in a file. If show_changes is True, then a diff of what changed will be returned, otherwise a True will be returned when changes are made, and False when no changes are made.
@@ -295,14 +296,14 @@ func replaceArgsOf(c *modules.Call) replaceArgs {
 	a := c.Args
 	r := replaceArgs{
 		path: str(a["path"]), pattern: str(a["pattern"]), repl: pyStr(a["repl"]), count: a["count"], flags: a["flags"],
-		appendIfNotFound: truthy(a["append_if_not_found"]), prependIfNotFound: truthy(a["prepend_if_not_found"]),
-		dryRun: truthy(a["dry_run"]), searchOnly: truthy(a["search_only"]), showChanges: truthy(a["show_changes"]),
-		ignoreMis: truthy(a["ignore_if_missing"]), preserveInode: truthy(a["preserve_inode"]), backslashLiteral: truthy(a["backslash_literal"]),
+		appendIfNotFound: pydata.Truthy(a["append_if_not_found"]), prependIfNotFound: pydata.Truthy(a["prepend_if_not_found"]),
+		dryRun: pydata.Truthy(a["dry_run"]), searchOnly: pydata.Truthy(a["search_only"]), showChanges: pydata.Truthy(a["show_changes"]),
+		ignoreMis: pydata.Truthy(a["ignore_if_missing"]), preserveInode: pydata.Truthy(a["preserve_inode"]), backslashLiteral: pydata.Truthy(a["backslash_literal"]),
 	}
-	if truthy(a["backup"]) {
+	if pydata.Truthy(a["backup"]) {
 		r.backup = pyStr(a["backup"])
 	}
-	if v := a["not_found_content"]; truthy(v) {
+	if v := a["not_found_content"]; pydata.Truthy(v) {
 		s := pyStr(v)
 		r.notFound = &s
 	}
@@ -560,12 +561,12 @@ func search(_ context.Context, c *modules.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if truthy(c.Args["multiline"]) {
+	if pydata.Truthy(c.Args["multiline"]) {
 		flags |= flagMultiline
 	}
 	return replace(replaceArgs{
 		path: str(c.Args["path"]), pattern: str(c.Args["pattern"]), count: int64(0), flags: flags,
-		dryRun: true, searchOnly: true, ignoreMis: truthy(c.Args["ignore_if_missing"]),
+		dryRun: true, searchOnly: true, ignoreMis: pydata.Truthy(c.Args["ignore_if_missing"]),
 	})
 }
 
@@ -837,7 +838,7 @@ func line(_ context.Context, c *modules.Call) (any, error) {
 	a := c.Args
 	path := realpath(expanduser(str(a["path"])))
 	if !isFile(path) {
-		if !truthy(a["quiet"]) {
+		if !pydata.Truthy(a["quiet"]) {
 			return nil, saltError(fmt.Sprintf(`File "%s" does not exists or is not a file.`, path))
 		}
 		return false, nil
@@ -865,7 +866,7 @@ func line(_ context.Context, c *modules.Call) (any, error) {
 		contentStr = *content
 	}
 	match, before, after := optPtr(a["match"]), optPtr(a["before"]), optPtr(a["after"])
-	if !truthy(a["match"]) {
+	if !pydata.Truthy(a["match"]) {
 		match = nil
 	}
 	if before == nil && after == nil && match == nil {
@@ -889,7 +890,7 @@ func line(_ context.Context, c *modules.Call) (any, error) {
 	if a["location"] != nil {
 		location = pyStr(a["location"])
 	}
-	body, err = setLine(body, contentStr, match, before, after, mode, location, truthy(a["indent"]))
+	body, err = setLine(body, contentStr, match, before, after, mode, location, pydata.Truthy(a["indent"]))
 	if err != nil {
 		return nil, err
 	}
@@ -909,7 +910,7 @@ func line(_ context.Context, c *modules.Call) (any, error) {
 	}
 	newText := strings.Join(body, "")
 	changed := sumBefore != sha256.Sum256([]byte(newText))
-	if truthy(a["backup"]) && changed {
+	if pydata.Truthy(a["backup"]) && changed {
 		bk := path + "." + time.Now().Format("2006-01-02-15-04-05")
 		if err := copyFile2(path, bk); err != nil {
 			return nil, saltError(fmt.Sprintf("Unable to create the backup file of %s. Exception: %v", path, err))
@@ -917,7 +918,7 @@ func line(_ context.Context, c *modules.Call) (any, error) {
 	}
 	var diff string
 	if changed {
-		if truthy(a["show_changes"]) {
+		if pydata.Truthy(a["show_changes"]) {
 			cur, err := os.ReadFile(path)
 			if err != nil {
 				return nil, pyOSError(err, path)
@@ -929,7 +930,7 @@ func line(_ context.Context, c *modules.Call) (any, error) {
 			return nil, pyOSError(err, path)
 		}
 	}
-	if truthy(a["show_changes"]) && diff != "" {
+	if pydata.Truthy(a["show_changes"]) && diff != "" {
 		return diff, nil
 	}
 	return changed, nil

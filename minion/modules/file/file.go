@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // Specs are the functions of the file module.
@@ -56,7 +57,7 @@ func Specs() []*modules.Spec {
 		{Name: "file.stats", Doc: "Return a dict containing the stats for a given file.\n\nCLI Example:\n\n    salt '*' file.stats /etc/passwd",
 			Params: []modules.Param{p("path"), d("hash_type", nil), d("follow_symlinks", true)},
 			Fn: func(_ context.Context, c *modules.Call) (any, error) {
-				return stats(expanduser(str(c.Args["path"])), optStr(c.Args["hash_type"]), truthy(c.Args["follow_symlinks"]))
+				return stats(expanduser(str(c.Args["path"])), optStr(c.Args["hash_type"]), pydata.Truthy(c.Args["follow_symlinks"]))
 			}},
 		{Name: "file.lstat", Doc: "Returns the lstat attributes for the given file or dir. Does not support symbolic links.\n\nCLI Example:\n\n    salt '*' file.lstat /path/to/file",
 			Params: []modules.Param{p("path")}, Fn: lstat},
@@ -193,7 +194,7 @@ func Specs() []*modules.Spec {
 				if !isLink(path) {
 					return nil, saltError("A valid link was not specified: " + path)
 				}
-				if truthy(c.Args["canonicalize"]) {
+				if pydata.Truthy(c.Args["canonicalize"]) {
 					return realpath(path), nil
 				}
 				t, err := os.Readlink(path)
@@ -246,7 +247,7 @@ func Specs() []*modules.Spec {
 				d("seuser", nil), d("serole", nil), d("setype", nil), d("serange", nil)},
 			Fn: func(_ context.Context, c *modules.Call) (any, error) {
 				ret, _ := c.Args["ret"].(map[string]any)
-				r, perms, err := checkPerms(expanduser(str(c.Args["name"])), ret, c.Args["user"], c.Args["group"], c.Args["mode"], truthy(c.Args["follow_symlinks"]))
+				r, perms, err := checkPerms(expanduser(str(c.Args["name"])), ret, c.Args["user"], c.Args["group"], c.Args["mode"], pydata.Truthy(c.Args["follow_symlinks"]))
 				if err != nil {
 					return nil, err
 				}
@@ -317,33 +318,6 @@ func pyStr(v any) string {
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	}
 	return fmt.Sprint(v)
-}
-
-// truthy is Python's truth value of a decoded value.
-func truthy(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return v
-	case string:
-		return v != ""
-	case []byte:
-		return len(v) > 0
-	case int64:
-		return v != 0
-	case uint64:
-		return v != 0
-	case int:
-		return v != 0
-	case float64:
-		return v != 0
-	case []any:
-		return len(v) > 0
-	case map[string]any:
-		return len(v) > 0
-	}
-	return true
 }
 
 // intArg is an integer argument, from a number or a numeric string.
@@ -555,7 +529,7 @@ func stats(path, hashType string, follow bool) (map[string]any, error) {
 }
 
 func statField(c *modules.Call, key string) (any, error) {
-	st, err := stats(expanduser(str(c.Args["path"])), "", truthy(c.Args["follow_symlinks"]))
+	st, err := stats(expanduser(str(c.Args["path"])), "", pydata.Truthy(c.Args["follow_symlinks"]))
 	if err != nil {
 		return nil, err
 	}
@@ -667,14 +641,14 @@ func chown(path string, usr, grp any, noFollow bool) (any, error) {
 	gid, gok := groupToGID(grp)
 	var msg string
 	if !uok {
-		if truthy(usr) {
+		if pydata.Truthy(usr) {
 			msg += "User does not exist\n"
 		} else {
 			uid = -1
 		}
 	}
 	if !gok {
-		if truthy(grp) {
+		if pydata.Truthy(grp) {
 			msg += "Group does not exist\n"
 		} else {
 			gid = -1
@@ -972,7 +946,7 @@ func removeTree(path string) error {
 // itself when it ends in '/'), each with user, group and mode; a message
 // when there is nothing to do.
 func makedirs(path string, usr, grp, mode any) (any, error) {
-	if truthy(mode) {
+	if pydata.Truthy(mode) {
 		mode = normalizeMode(mode)
 	}
 	dir := filepath.Clean(filepath.Dir(path))
@@ -1021,7 +995,7 @@ func makedirsPerms(name string, usr, grp, mode any) error {
 		return pyOSError(err, name)
 	}
 	var m any
-	if truthy(mode) {
+	if pydata.Truthy(mode) {
 		m = mode
 	}
 	_, _, err := checkPerms(name, nil, usr, grp, m, false)
@@ -1042,10 +1016,10 @@ func copyFn(_ context.Context, c *modules.Call) (any, error) {
 	}
 	couldNot := saltError(fmt.Sprintf("Could not copy '%s' to '%s'", src, dst))
 	if isDir(dst) || isDir(src) {
-		if !truthy(c.Args["recurse"]) {
+		if !pydata.Truthy(c.Args["recurse"]) {
 			return nil, saltError("Cannot copy overwriting a directory without recurse flag set to true!")
 		}
-		if truthy(c.Args["remove_existing"]) {
+		if pydata.Truthy(c.Args["remove_existing"]) {
 			if exists(dst) {
 				if err := os.RemoveAll(dst); err != nil {
 					return nil, couldNot
@@ -1142,7 +1116,7 @@ func copyTree(src, dst string) error {
 func symlink(_ context.Context, c *modules.Call) (any, error) {
 	src := str(c.Args["src"])
 	path := expanduser(str(c.Args["path"]))
-	force, atomic := truthy(c.Args["force"]), truthy(c.Args["atomic"])
+	force, atomic := pydata.Truthy(c.Args["force"]), pydata.Truthy(c.Args["atomic"])
 	if !filepath.IsAbs(path) {
 		return nil, saltError("Link path must be absolute: " + path)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 const findDoc = `Approximate the Unix find(1) command and return a list of paths that meet the specified criteria.
@@ -273,7 +274,7 @@ func newFinder(opts map[string]any, now time.Time) (*finder, error) {
 		case "test":
 			continue
 		}
-		if !truthy(value) {
+		if !pydata.Truthy(value) {
 			return nil, findError(fmt.Sprintf(`missing value for "%s" option`, key))
 		}
 		switch key {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // same is Python's == between a user or group given (a name or an id) and
@@ -68,10 +69,10 @@ func checkPerms(name string, ret map[string]any, usr, grp, mode any, follow bool
 		perms["lgroup"] = cur["gid"]
 	}
 	link := isLink(name)
-	if truthy(usr) && !same(usr, cur["user"]) && !same(usr, cur["uid"]) {
+	if pydata.Truthy(usr) && !same(usr, cur["user"]) && !same(usr, cur["uid"]) {
 		perms["cuser"] = usr
 	}
-	if truthy(grp) && !same(grp, cur["group"]) && !same(grp, cur["gid"]) {
+	if pydata.Truthy(grp) && !same(grp, cur["group"]) && !same(grp, cur["gid"]) {
 		perms["cgroup"] = grp
 	}
 	if perms["cuser"] != nil || perms["cgroup"] != nil {
@@ -107,7 +108,7 @@ func checkPerms(name string, ret map[string]any, usr, grp, mode any, follow bool
 	if err != nil {
 		return nil, nil, err
 	}
-	if truthy(usr) {
+	if pydata.Truthy(usr) {
 		if !same(usr, post["user"]) && !same(usr, post["uid"]) {
 			ret["result"] = false
 			comments = append(comments, "Failed to change user to "+pyStr(usr))
@@ -115,7 +116,7 @@ func checkPerms(name string, ret map[string]any, usr, grp, mode any, follow bool
 			changes["user"] = usr
 		}
 	}
-	if truthy(grp) {
+	if pydata.Truthy(grp) {
 		if !same(grp, post["group"]) && !same(grp, post["gid"]) {
 			ret["result"] = false
 			comments = append(comments, "Failed to change group to "+pyStr(grp))
@@ -342,17 +343,17 @@ func manageFile(ctx context.Context, c *modules.Call) (any, error) {
 		saltenv = "base"
 	}
 	usr, grp, mode := a["user"], a["group"], a["mode"]
-	if !truthy(usr) {
+	if !pydata.Truthy(usr) {
 		usr = nil
 	}
-	if !truthy(grp) {
+	if !pydata.Truthy(grp) {
 		grp = nil
 	}
-	if !truthy(mode) {
+	if !pydata.Truthy(mode) {
 		mode = nil
 	}
-	follow := truthy(a["follow_symlinks"])
-	showChanges := truthy(a["show_changes"])
+	follow := pydata.Truthy(a["follow_symlinks"])
+	showChanges := pydata.Truthy(a["show_changes"])
 	backup := optStr(a["backup"])
 	cachedir := ""
 	hashType := "sha256"
@@ -385,7 +386,7 @@ func manageFile(ctx context.Context, c *modules.Call) (any, error) {
 		}
 		return hashType
 	}
-	checkWeb := source != "" && scheme(source) != "salt" && !truthy(a["skip_verify"]) && !truthy(a["use_etag"])
+	checkWeb := source != "" && scheme(source) != "salt" && !pydata.Truthy(a["skip_verify"]) && !pydata.Truthy(a["use_etag"])
 	notFound := fmt.Sprintf("Source file '%s' not found", source)
 	fetch := func() (bool, error) {
 		if sfn != "" {
@@ -425,7 +426,7 @@ func manageFile(ctx context.Context, c *modules.Call) (any, error) {
 			}
 			sum = map[string]any{"hash_type": sumType(), "hsum": h}
 		}
-		if truthy(a["keep_mode"]) {
+		if pydata.Truthy(a["keep_mode"]) {
 			if s := scheme(source); s == "salt" || s == "file" || s == "" {
 				var st syscall.Stat_t
 				if syscall.Stat(sfn, &st) == nil {
@@ -572,7 +573,7 @@ func manageFile(ctx context.Context, c *modules.Call) (any, error) {
 		changes["diff"] = "New file"
 	}
 	if !isDir(dir) {
-		if !truthy(a["makedirs"]) {
+		if !pydata.Truthy(a["makedirs"]) {
 			delete(changes, "diff")
 			return manageError(ret, "Parent directory not present"), nil
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/brine-project/brine/internal/fnmatch"
 	"github.com/brine-project/brine/minion/modules"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // Specs are the functions of the network module.
@@ -97,26 +98,6 @@ func splitInput(v any) []string {
 	return []string{fmt.Sprint(v)}
 }
 
-func truthy(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return v
-	case string:
-		return v != ""
-	case int64:
-		return v != 0
-	case float64:
-		return v != 0
-	case []any:
-		return len(v) > 0
-	case map[string]any:
-		return len(v) > 0
-	}
-	return true
-}
-
 // ipAddrs is ip_addrs and ip_addrs6: the addresses (secondary ones too)
 // of the interfaces matching the globs of interface, without loopback
 // unless asked for, within cidr, public or private, sorted and unique.
@@ -129,7 +110,7 @@ func ipAddrs(c *modules.Call, family string) (any, error) {
 	if c.Args["interface"] != nil {
 		pats = splitInput(c.Args["interface"])
 	}
-	loop := truthy(c.Args["include_loopback"])
+	loop := pydata.Truthy(c.Args["include_loopback"])
 	seen := map[netip.Addr]bool{}
 	var addrs []netip.Addr
 	for _, i := range ifs {
@@ -149,7 +130,7 @@ func ipAddrs(c *modules.Call, family string) (any, error) {
 	}
 	sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
 	var prefix netip.Prefix
-	hasCIDR := truthy(c.Args["cidr"])
+	hasCIDR := pydata.Truthy(c.Args["cidr"])
 	if hasCIDR {
 		// Python's ip_network is strict: host bits set is an error, which
 		// Salt logs and treats as no match.
@@ -234,7 +215,7 @@ func ping(ctx context.Context, c *modules.Call) (any, error) {
 		return nil, errors.New("ping is not installed on this minion: network.ping runs the system's ping (iputils or BusyBox)")
 	}
 	args := []string{"-c", "4", sanitizeHost(fmt.Sprint(c.Args["host"]))}
-	if t := c.Args["timeout"]; truthy(t) {
+	if t := c.Args["timeout"]; pydata.Truthy(t) {
 		args = append([]string{"-W", fmt.Sprint(t)}, args...)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -249,7 +230,7 @@ func ping(ctx context.Context, c *modules.Call) (any, error) {
 	case err != nil:
 		return nil, fmt.Errorf("running %s: %w", bin, err)
 	}
-	if truthy(c.Args["return_boolean"]) {
+	if pydata.Truthy(c.Args["return_boolean"]) {
 		return code == 0, nil
 	}
 	// cmd.run's failing exit code becomes the job's, as in Salt.
@@ -262,14 +243,14 @@ func ping(ctx context.Context, c *modules.Call) (any, error) {
 func connect(ctx context.Context, c *modules.Call) (any, error) {
 	ret := map[string]any{"result": nil, "comment": ""}
 	host := ""
-	if h := c.Args["host"]; truthy(h) {
+	if h := c.Args["host"]; pydata.Truthy(h) {
 		host = fmt.Sprint(h)
 	}
 	if host == "" {
 		ret["result"], ret["comment"] = false, "Required argument, host, is missing."
 		return ret, nil
 	}
-	if !truthy(c.Args["port"]) {
+	if !pydata.Truthy(c.Args["port"]) {
 		ret["result"], ret["comment"] = false, "Required argument, port, is missing."
 		return ret, nil
 	}

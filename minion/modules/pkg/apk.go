@@ -7,6 +7,7 @@ import (
 
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cmd"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // apk is Salt's apkpkg: Alpine Linux, through apk.
@@ -19,14 +20,14 @@ func (a *apk) specs() []*modules.Spec {
 		{Name: "pkg.list_pkgs", Doc: "List the installed packages as {name: version}.",
 			Params: []modules.Param{modules.D("versions_as_list", false)}, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if isTrue(c.Extra["removed"]) || isTrue(c.Extra["purge_desired"]) {
+				if pydata.IsTrue(c.Extra["removed"]) || pydata.IsTrue(c.Extra["purge_desired"]) {
 					return map[string]any{}, nil // apk keeps no such packages
 				}
 				l, err := a.listPkgs(ctx)
 				if err != nil {
 					return nil, err
 				}
-				return l.ret(isTrue(c.Args["versions_as_list"])), nil
+				return l.ret(pydata.IsTrue(c.Args["versions_as_list"])), nil
 			}},
 		{Name: "pkg.version", Doc: "Return the installed version of a package, \"\" if it is not installed; of several (or a glob), a dict.",
 			VarArgs: true, VarKw: true,
@@ -35,7 +36,7 @@ func (a *apk) specs() []*modules.Spec {
 				if err != nil {
 					return nil, err
 				}
-				return versionRet(names(c), l, isTrue(c.Extra["versions_as_list"])), nil
+				return versionRet(names(c), l, pydata.IsTrue(c.Extra["versions_as_list"])), nil
 			}},
 		{Name: "pkg.latest_version", Doc: "Return the version apk would install or upgrade a package to, \"\" if the newest is installed; of several, a dict. Refreshes the index first unless refresh=False.",
 			VarArgs: true, VarKw: true, Fn: a.latestVersion},
@@ -46,7 +47,7 @@ func (a *apk) specs() []*modules.Spec {
 		{Name: "pkg.remove", Doc: "Remove packages (name, a comma-separated list, or pkgs=[...]) with apk del; return the changes.",
 			Params: []modules.Param{modules.D("name", nil), modules.D("pkgs", nil), modules.D("purge", false)}, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				return a.remove(ctx, c.Args["name"], c.Args["pkgs"], isTrue(c.Args["purge"]))
+				return a.remove(ctx, c.Args["name"], c.Args["pkgs"], pydata.IsTrue(c.Args["purge"]))
 			}},
 		{Name: "pkg.purge", Doc: "Remove packages with apk del --purge; return the changes.",
 			Params: []modules.Param{modules.D("name", nil), modules.D("pkgs", nil)}, VarKw: true,
@@ -59,7 +60,7 @@ func (a *apk) specs() []*modules.Spec {
 		{Name: "pkg.list_upgrades", Doc: "Return {name: version} of the available upgrades.",
 			Params: []modules.Param{modules.D("refresh", true)},
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if isTrue(c.Args["refresh"]) {
+				if pydata.IsTrue(c.Args["refresh"]) {
 					if _, err := a.refreshDB(ctx); err != nil {
 						return nil, err
 					}
@@ -143,7 +144,7 @@ func (a *apk) latestVersion(ctx context.Context, c *modules.Call) (any, error) {
 	ns := names(c)
 	refresh := true
 	if v, ok := kwarg(c, "refresh"); ok {
-		refresh = isTrue(v)
+		refresh = pydata.IsTrue(v)
 	}
 	if len(ns) == 0 {
 		return "", nil
@@ -199,7 +200,7 @@ func (a *apk) latestVersion(ctx context.Context, c *modules.Call) (any, error) {
 // comma-separated list. Versions in pkgs are dropped (apk takes none).
 func plainNames(name, pkgs any) []string {
 	var out []string
-	if truthy(name) && !truthy(pkgs) {
+	if pydata.Truthy(name) && !pydata.Truthy(pkgs) {
 		out = strings.Split(pyStr(name), ",")
 	}
 	if l, ok := dictList(pkgs); ok {
@@ -216,13 +217,13 @@ func (a *apk) install(ctx context.Context, c *modules.Call) (any, error) {
 		return nil, err
 	}
 	var targets []string
-	if !truthy(c.Args["sources"]) {
+	if !pydata.Truthy(c.Args["sources"]) {
 		targets = plainNames(c.Args["name"], c.Args["pkgs"])
 	}
 	if len(targets) == 0 {
 		return map[string]any{}, nil
 	}
-	if isTrue(c.Args["refresh"]) {
+	if pydata.IsTrue(c.Args["refresh"]) {
 		if _, err := a.refreshDB(ctx); err != nil {
 			return nil, err
 		}
@@ -255,7 +256,7 @@ func (a *apk) remove(ctx context.Context, name, pkgs any, purge bool) (any, erro
 		return nil, err
 	}
 	var targets []string
-	if truthy(name) {
+	if pydata.Truthy(name) {
 		targets = strings.Split(pyStr(name), ",")
 	}
 	if l, ok := dictList(pkgs); ok {
@@ -287,7 +288,7 @@ func (a *apk) remove(ctx context.Context, name, pkgs any, purge bool) (any, erro
 
 func (a *apk) upgrade(ctx context.Context, c *modules.Call) (any, error) {
 	ret := map[string]any{"changes": map[string]any{}, "result": true, "comment": ""}
-	if isTrue(c.Args["refresh"]) {
+	if pydata.IsTrue(c.Args["refresh"]) {
 		if _, err := a.refreshDB(ctx); err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cmd"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // apt is Salt's aptpkg: Debian and its derivatives, through apt-get,
@@ -41,20 +42,20 @@ func (a *apt) specs() []*modules.Spec {
 		{Name: "pkg.list_pkgs", Doc: "List the installed packages as {name: version}; removed=True lists those removed but not purged.",
 			Params: []modules.Param{modules.D("versions_as_list", false), modules.D("removed", false), modules.D("purge_desired", false)}, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				l, err := a.listPkgs(ctx, isTrue(c.Args["removed"]), isTrue(c.Args["purge_desired"]))
+				l, err := a.listPkgs(ctx, pydata.IsTrue(c.Args["removed"]), pydata.IsTrue(c.Args["purge_desired"]))
 				if err != nil {
 					return nil, err
 				}
-				return l.ret(isTrue(c.Args["versions_as_list"])), nil
+				return l.ret(pydata.IsTrue(c.Args["versions_as_list"])), nil
 			}},
 		{Name: "pkg.version", Doc: "Return the installed version of a package, \"\" if it is not installed; of several (or a glob), a dict.",
 			VarArgs: true, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				l, err := a.listPkgs(ctx, isTrue(c.Extra["removed"]), isTrue(c.Extra["purge_desired"]))
+				l, err := a.listPkgs(ctx, pydata.IsTrue(c.Extra["removed"]), pydata.IsTrue(c.Extra["purge_desired"]))
 				if err != nil {
 					return nil, err
 				}
-				return versionRet(names(c), l, isTrue(c.Extra["versions_as_list"])), nil
+				return versionRet(names(c), l, pydata.IsTrue(c.Extra["versions_as_list"])), nil
 			}},
 		{Name: "pkg.latest_version", Doc: "Return the version apt would install or upgrade a package to, \"\" if the newest is installed; of several, a dict. Refreshes the database first unless refresh=False.",
 			VarArgs: true, VarKw: true, Fn: latest},
@@ -68,7 +69,7 @@ func (a *apt) specs() []*modules.Spec {
 		{Name: "pkg.refresh_db", Doc: "Run apt-get update; return {repository: True (fetched), None (unchanged) or False (failed)}.",
 			Params: []modules.Param{modules.D("cache_valid_time", int64(0)), modules.D("failhard", false)}, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				return a.refreshDB(ctx, c.Args["cache_valid_time"], isTrue(c.Args["failhard"]))
+				return a.refreshDB(ctx, c.Args["cache_valid_time"], pydata.IsTrue(c.Args["failhard"]))
 			}},
 		{Name: "pkg.install", Doc: "Install packages (name, a comma-separated list, or pkgs=[name or {name: version}], or sources=[{name: path or salt:// URL}]); version= pins a single name. Return {name: {\"old\", \"new\"}} for what changed.",
 			Params: []modules.Param{modules.D("name", nil), modules.D("refresh", false), modules.D("fromrepo", nil), modules.D("skip_verify", false),
@@ -86,12 +87,12 @@ func (a *apt) specs() []*modules.Spec {
 		{Name: "pkg.list_upgrades", Doc: "Return {name: version} of the available upgrades.",
 			Params: []modules.Param{modules.D("refresh", true), modules.D("dist_upgrade", true)}, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if isTrue(c.Args["refresh"]) {
+				if pydata.IsTrue(c.Args["refresh"]) {
 					if _, err := a.refreshDB(ctx, c.Extra["cache_valid_time"], false); err != nil {
 						return nil, err
 					}
 				}
-				return a.upgradable(ctx, isTrue(c.Args["dist_upgrade"]), optStr(c.Extra["fromrepo"]))
+				return a.upgradable(ctx, pydata.IsTrue(c.Args["dist_upgrade"]), optStr(c.Extra["fromrepo"]))
 			}},
 		{Name: "pkg.list_repo_pkgs", Doc: "Return {name: [versions, newest first]} of the packages the repositories offer, all of them or those named.",
 			VarArgs: true, VarKw: true,
@@ -106,7 +107,7 @@ func (a *apt) specs() []*modules.Spec {
 			Params: []modules.Param{modules.P("pkg1"), modules.P("pkg2"), modules.D("ignore_epoch", false)}, VarKw: true,
 			Fn: func(_ context.Context, c *modules.Call) (any, error) {
 				v1, v2 := pyStr(c.Args["pkg1"]), pyStr(c.Args["pkg2"])
-				if isTrue(c.Args["ignore_epoch"]) {
+				if pydata.IsTrue(c.Args["ignore_epoch"]) {
 					v1, v2 = dropEpoch(v1), dropEpoch(v2)
 				}
 				return int64(debCompare(v1, v2)), nil
@@ -231,9 +232,9 @@ func (a *apt) normalizer(ctx context.Context) func(string) string {
 func (a *apt) latestVersion(ctx context.Context, c *modules.Call, ns []string) (any, error) {
 	refresh := true
 	if v, ok := kwarg(c, "refresh"); ok {
-		refresh = isTrue(v)
+		refresh = pydata.IsTrue(v)
 	}
-	showInstalled := isTrue(c.Extra["show_installed"])
+	showInstalled := pydata.IsTrue(c.Extra["show_installed"])
 	if _, ok := kwarg(c, "repo"); ok {
 		return invocationError(c, "The 'repo' argument is invalid, use 'fromrepo' instead")
 	}
@@ -375,17 +376,17 @@ func (a *apt) install(ctx context.Context, c *modules.Call) (any, error) {
 	name, pkgs, sources := c.Args["name"], c.Args["pkgs"], c.Args["sources"]
 	version := optStr(c.Extra["version"])
 	refresh := false
-	if isTrue(c.Args["refresh"]) {
+	if pydata.IsTrue(c.Args["refresh"]) {
 		refresh = true
 		// Salt skips the refresh when every version asked for is already the candidate.
-		if version != "" && !truthy(pkgs) {
+		if version != "" && !pydata.Truthy(pkgs) {
 			cur, err := a.candidates(ctx, []string{pyStr(name)}, "")
 			if err != nil {
 				return nil, err
 			}
 			refresh = cur[pyStr(name)] != version
 		}
-		if l, ok := dictList(pkgs); ok && truthy(pkgs) {
+		if l, ok := dictList(pkgs); ok && pydata.Truthy(pkgs) {
 			refresh = false
 			for _, t := range l {
 				if t.version == "" {
@@ -437,10 +438,10 @@ func (a *apt) install(ctx context.Context, c *modules.Call) (any, error) {
 		}
 	}
 	cmpFn := debCompare
-	if isTrue(c.Args["ignore_epoch"]) {
+	if pydata.IsTrue(c.Args["ignore_epoch"]) {
 		cmpFn = func(x, y string) int { return debCompare(dropEpoch(x), dropEpoch(y)) }
 	}
-	doReinstall := isTrue(c.Args["reinstall"])
+	doReinstall := pydata.IsTrue(c.Args["reinstall"])
 	for _, t := range targets {
 		pkgName, arg, ver := t.name, t.name, t.version
 		if kind == fileTargets {
@@ -490,25 +491,25 @@ func (a *apt) install(ctx context.Context, c *modules.Call) (any, error) {
 		}
 	}
 	prefix := []string{"apt-get", "-q", "-y"}
-	if isTrue(c.Extra["force_yes"]) {
+	if pydata.IsTrue(c.Extra["force_yes"]) {
 		prefix = append(prefix, "--force-yes")
 	}
-	if isTrue(c.Extra["force_conf_new"]) {
+	if pydata.IsTrue(c.Extra["force_conf_new"]) {
 		prefix = append(prefix, "-o", "DPkg::Options::=--force-confnew")
 	} else {
 		prefix = append(prefix, "-o", "DPkg::Options::=--force-confold", "-o", "DPkg::Options::=--force-confdef")
 	}
 	if v, ok := kwarg(c, "install_recommends"); ok {
-		if isTrue(v) {
+		if pydata.IsTrue(v) {
 			prefix = append(prefix, "--install-recommends")
 		} else {
 			prefix = append(prefix, "--no-install-recommends")
 		}
 	}
-	if isTrue(c.Extra["only_upgrade"]) {
+	if pydata.IsTrue(c.Extra["only_upgrade"]) {
 		prefix = append(prefix, "--only-upgrade")
 	}
-	if isTrue(c.Args["skip_verify"]) {
+	if pydata.IsTrue(c.Args["skip_verify"]) {
 		prefix = append(prefix, "--allow-unauthenticated")
 	}
 	if fromrepo != "" && kind == repoTargets {
@@ -533,7 +534,7 @@ func (a *apt) install(ctx context.Context, c *modules.Call) (any, error) {
 		}
 		cmds = append(cmds, append(cmd, reinstall...))
 	}
-	if isTrue(c.Args["downloadonly"]) {
+	if pydata.IsTrue(c.Args["downloadonly"]) {
 		for i := range cmds {
 			cmds[i] = append(cmds[i], "--download-only")
 		}
@@ -664,7 +665,7 @@ func (a *apt) uninstall(ctx context.Context, c *modules.Call, action string) (an
 }
 
 func (a *apt) upgrade(ctx context.Context, c *modules.Call) (any, error) {
-	if isTrue(c.Args["refresh"]) {
+	if pydata.IsTrue(c.Args["refresh"]) {
 		if _, err := a.refreshDB(ctx, c.Extra["cache_valid_time"], false); err != nil {
 			return nil, err
 		}
@@ -674,7 +675,7 @@ func (a *apt) upgrade(ctx context.Context, c *modules.Call) (any, error) {
 		return nil, err
 	}
 	args := []string{"apt-get", "-q", "-y"}
-	if isTrue(c.Extra["force_conf_new"]) {
+	if pydata.IsTrue(c.Extra["force_conf_new"]) {
 		args = append(args, "-o", "DPkg::Options::=--force-confnew")
 	} else {
 		args = append(args, "-o", "DPkg::Options::=--force-confold", "-o", "DPkg::Options::=--force-confdef")
@@ -683,11 +684,11 @@ func (a *apt) upgrade(ctx context.Context, c *modules.Call) (any, error) {
 		{"force_yes", "--force-yes"}, {"skip_verify", "--allow-unauthenticated"}, {"download_only", "--download-only"},
 		{"downloadonly", "--download-only"}, {"allow_downgrades", "--allow-downgrades"},
 	} {
-		if isTrue(c.Extra[opt.kw]) && !slices.Contains(args, opt.flag) {
+		if pydata.IsTrue(c.Extra[opt.kw]) && !slices.Contains(args, opt.flag) {
 			args = append(args, opt.flag)
 		}
 	}
-	if isTrue(c.Args["dist_upgrade"]) {
+	if pydata.IsTrue(c.Args["dist_upgrade"]) {
 		args = append(args, "dist-upgrade")
 	} else {
 		args = append(args, "upgrade")
@@ -765,8 +766,8 @@ func (a *apt) repoPkgs(ctx context.Context, ns []string) (pkgList, error) {
 }
 
 func (a *apt) autoremove(ctx context.Context, c *modules.Call) (any, error) {
-	purge := isTrue(c.Args["purge"])
-	if isTrue(c.Args["list_only"]) {
+	purge := pydata.IsTrue(c.Args["purge"])
+	if pydata.IsTrue(c.Args["list_only"]) {
 		args := []string{"apt-get", "--assume-no"}
 		if purge {
 			args = append(args, "--purge")

@@ -18,6 +18,7 @@ import (
 	"github.com/brine-project/brine/internal/output"
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cmd"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // osRelease returns the ID and ID_LIKE words of /etc/os-release (or
@@ -93,63 +94,6 @@ func reportInvocation(fn modules.Func) modules.Func {
 // runDict is cmd.run_all's return.
 func runDict(r cmd.Result) map[string]any {
 	return map[string]any{"pid": int64(r.Pid), "retcode": int64(r.Code), "stdout": r.Stdout, "stderr": r.Stderr}
-}
-
-// isTrue is salt.utils.data.is_true: numbers above 0, the string "true"
-// in any case, and anything else Python finds true.
-func isTrue(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return v
-	case int64:
-		return v > 0
-	case int:
-		return v > 0
-	case uint64:
-		return v > 0
-	case float64:
-		return v > 0
-	case string:
-		// Python's float() reads what ParseFloat does, hexadecimal aside.
-		t := strings.TrimSpace(v)
-		if f, err := strconv.ParseFloat(t, 64); err == nil && !strings.Contains(strings.ToLower(t), "0x") {
-			return f > 0
-		}
-		return strings.EqualFold(v, "true")
-	case []any:
-		return len(v) > 0
-	case map[string]any:
-		return len(v) > 0
-	}
-	return true
-}
-
-// truthy is Python's bool() of a published value: what Salt's "if pkgs:"
-// tests (is_true, by contrast, takes only "true" of a string).
-func truthy(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return v
-	case int64:
-		return v != 0
-	case int:
-		return v != 0
-	case uint64:
-		return v != 0
-	case float64:
-		return v != 0
-	case string:
-		return v != ""
-	case []any:
-		return len(v) > 0
-	case map[string]any:
-		return len(v) > 0
-	}
-	return true
 }
 
 // pyStr is Python's str() of a published value.
@@ -311,9 +255,9 @@ func parseTargets(name, pkgs, sources any, version string, normalize func(string
 		normalize = func(s string) string { return s }
 	}
 	switch {
-	case truthy(pkgs) && truthy(sources):
+	case pydata.Truthy(pkgs) && pydata.Truthy(sources):
 		return nil, ""
-	case truthy(pkgs):
+	case pydata.Truthy(pkgs):
 		l, ok := dictList(pkgs)
 		if !ok {
 			return nil, ""
@@ -322,7 +266,7 @@ func parseTargets(name, pkgs, sources any, version string, normalize func(string
 			l[i].name = normalize(l[i].name)
 		}
 		return l, repoTargets
-	case truthy(sources):
+	case pydata.Truthy(sources):
 		l, ok := dictList(sources)
 		if !ok {
 			return nil, ""
@@ -333,7 +277,7 @@ func parseTargets(name, pkgs, sources any, version string, normalize func(string
 			}
 		}
 		return l, fileTargets
-	case truthy(name):
+	case pydata.Truthy(name):
 		var out []target
 		for n := range strings.SplitSeq(pyStr(name), ",") {
 			out = append(out, target{name: normalize(n), version: version})

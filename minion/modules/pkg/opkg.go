@@ -7,6 +7,7 @@ import (
 
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cmd"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // opkg is Salt's opkg module: OpenWrt and other embedded systems, through
@@ -20,14 +21,14 @@ func (o *opkg) specs() []*modules.Spec {
 		{Name: "pkg.list_pkgs", Doc: "List the installed packages as {name: version}.",
 			Params: []modules.Param{modules.D("versions_as_list", false)}, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if isTrue(c.Extra["removed"]) || isTrue(c.Extra["purge_desired"]) {
+				if pydata.IsTrue(c.Extra["removed"]) || pydata.IsTrue(c.Extra["purge_desired"]) {
 					return map[string]any{}, nil
 				}
 				l, err := o.listPkgs(ctx)
 				if err != nil {
 					return nil, err
 				}
-				return l.ret(isTrue(c.Args["versions_as_list"])), nil
+				return l.ret(pydata.IsTrue(c.Args["versions_as_list"])), nil
 			}},
 		{Name: "pkg.version", Doc: "Return the installed version of a package, \"\" if it is not installed; of several (or a glob), a dict.",
 			VarArgs: true, VarKw: true,
@@ -36,14 +37,14 @@ func (o *opkg) specs() []*modules.Spec {
 				if err != nil {
 					return nil, err
 				}
-				return versionRet(names(c), l, isTrue(c.Extra["versions_as_list"])), nil
+				return versionRet(names(c), l, pydata.IsTrue(c.Extra["versions_as_list"])), nil
 			}},
 		{Name: "pkg.latest_version", Doc: "Return the version opkg would install or upgrade a package to, \"\" if the newest is installed; of several, a dict.",
 			VarArgs: true, VarKw: true, Fn: o.latestVersion},
 		{Name: "pkg.refresh_db", Doc: "Run opkg update; return {feed: True or False}.",
 			Params: []modules.Param{modules.D("failhard", false)}, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				return o.refreshDB(ctx, isTrue(c.Args["failhard"]))
+				return o.refreshDB(ctx, pydata.IsTrue(c.Args["failhard"]))
 			}},
 		{Name: "pkg.install", Doc: "Install packages (name, a comma-separated list, or pkgs=[...]) with opkg install; return {name: {\"old\", \"new\"}} for what changed.",
 			Params: []modules.Param{modules.D("name", nil), modules.D("refresh", false), modules.D("pkgs", nil), modules.D("sources", nil), modules.D("reinstall", false)},
@@ -57,7 +58,7 @@ func (o *opkg) specs() []*modules.Spec {
 		{Name: "pkg.list_upgrades", Doc: "Return {name: version} of the available upgrades.",
 			Params: []modules.Param{modules.D("refresh", true)}, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if isTrue(c.Args["refresh"]) {
+				if pydata.IsTrue(c.Args["refresh"]) {
 					if _, err := o.refreshDB(ctx, false); err != nil {
 						return nil, err
 					}
@@ -76,7 +77,7 @@ func (o *opkg) specs() []*modules.Spec {
 			Params: []modules.Param{modules.P("pkg1"), modules.P("pkg2"), modules.D("ignore_epoch", false)}, VarKw: true,
 			Fn: func(_ context.Context, c *modules.Call) (any, error) {
 				v1, v2 := pyStr(c.Args["pkg1"]), pyStr(c.Args["pkg2"])
-				if isTrue(c.Args["ignore_epoch"]) {
+				if pydata.IsTrue(c.Args["ignore_epoch"]) {
 					v1, v2 = dropEpoch(v1), dropEpoch(v2)
 				}
 				return int64(debCompare(v1, v2)), nil
@@ -158,7 +159,7 @@ func (o *opkg) latestVersion(ctx context.Context, c *modules.Call) (any, error) 
 	if len(ns) == 0 {
 		return "", nil
 	}
-	if v, ok := kwarg(c, "refresh"); !ok || isTrue(v) {
+	if v, ok := kwarg(c, "refresh"); !ok || pydata.IsTrue(v) {
 		if _, err := o.refreshDB(ctx, false); err != nil {
 			return nil, err
 		}
@@ -200,7 +201,7 @@ func (o *opkg) install(ctx context.Context, c *modules.Call) (any, error) {
 	if len(targets) == 0 {
 		return map[string]any{}, nil
 	}
-	if isTrue(c.Args["refresh"]) {
+	if pydata.IsTrue(c.Args["refresh"]) {
 		if _, err := o.refreshDB(ctx, false); err != nil {
 			return nil, err
 		}
@@ -210,7 +211,7 @@ func (o *opkg) install(ctx context.Context, c *modules.Call) (any, error) {
 		return nil, err
 	}
 	args := []string{"opkg", "install"}
-	if isTrue(c.Args["reinstall"]) {
+	if pydata.IsTrue(c.Args["reinstall"]) {
 		args = append(args, "--force-reinstall")
 	}
 	for _, t := range targets {
@@ -265,7 +266,7 @@ func (o *opkg) remove(ctx context.Context, c *modules.Call) (any, error) {
 }
 
 func (o *opkg) upgrade(ctx context.Context, c *modules.Call) (any, error) {
-	if isTrue(c.Args["refresh"]) {
+	if pydata.IsTrue(c.Args["refresh"]) {
 		if _, err := o.refreshDB(ctx, false); err != nil {
 			return nil, err
 		}

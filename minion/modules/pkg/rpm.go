@@ -7,6 +7,7 @@ import (
 
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cmd"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // rpmHost is Salt's yumpkg: the Red Hat family, through dnf (or yum where
@@ -34,14 +35,14 @@ func (y *rpmHost) specs() []*modules.Spec {
 		{Name: "pkg.list_pkgs", Doc: "List the installed packages as {name: version}; a foreign architecture is named name.arch.",
 			Params: []modules.Param{modules.D("versions_as_list", false)}, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if isTrue(c.Extra["removed"]) || isTrue(c.Extra["purge_desired"]) {
+				if pydata.IsTrue(c.Extra["removed"]) || pydata.IsTrue(c.Extra["purge_desired"]) {
 					return map[string]any{}, nil
 				}
 				l, err := y.listPkgs(ctx)
 				if err != nil {
 					return nil, err
 				}
-				return l.ret(isTrue(c.Args["versions_as_list"])), nil
+				return l.ret(pydata.IsTrue(c.Args["versions_as_list"])), nil
 			}},
 		{Name: "pkg.version", Doc: "Return the installed version of a package, \"\" if it is not installed; of several (or a glob), a dict.",
 			VarArgs: true, VarKw: true,
@@ -50,7 +51,7 @@ func (y *rpmHost) specs() []*modules.Spec {
 				if err != nil {
 					return nil, err
 				}
-				return versionRet(names(c), l, isTrue(c.Extra["versions_as_list"])), nil
+				return versionRet(names(c), l, pydata.IsTrue(c.Extra["versions_as_list"])), nil
 			}},
 		{Name: "pkg.latest_version", Doc: "Return the newest version available to install or upgrade a package to, \"\" if it is installed; of several, a dict. Refreshes the metadata first unless refresh=False.",
 			VarArgs: true, VarKw: true, Fn: latest},
@@ -79,7 +80,7 @@ func (y *rpmHost) specs() []*modules.Spec {
 		{Name: "pkg.list_upgrades", Doc: "Return {name: version} of the available upgrades.",
 			Params: []modules.Param{modules.D("refresh", true)}, VarKw: true,
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if isTrue(c.Args["refresh"]) {
+				if pydata.IsTrue(c.Args["refresh"]) {
 					if _, err := y.refreshDB(ctx); err != nil {
 						return nil, err
 					}
@@ -102,7 +103,7 @@ func (y *rpmHost) specs() []*modules.Spec {
 			Params: []modules.Param{modules.P("pkg1"), modules.P("pkg2"), modules.D("ignore_epoch", false)}, VarKw: true,
 			Fn: func(_ context.Context, c *modules.Call) (any, error) {
 				v1, v2 := pyStr(c.Args["pkg1"]), pyStr(c.Args["pkg2"])
-				if isTrue(c.Args["ignore_epoch"]) {
+				if pydata.IsTrue(c.Args["ignore_epoch"]) {
 					v1, v2 = dropEpoch(v1), dropEpoch(v2)
 				}
 				return int64(rpmCompare(v1, v2)), nil
@@ -236,7 +237,7 @@ func (y *rpmHost) listCmd(ctx context.Context, what string, ns ...string) ([]pkg
 func (y *rpmHost) latestVersion(ctx context.Context, c *modules.Call, ns []string) (any, error) {
 	refresh := true
 	if v, ok := kwarg(c, "refresh"); ok {
-		refresh = isTrue(v)
+		refresh = pydata.IsTrue(v)
 	}
 	if len(ns) == 0 {
 		return "", nil
@@ -278,7 +279,7 @@ func (y *rpmHost) latestVersion(ctx context.Context, c *modules.Call, ns []strin
 }
 
 func (y *rpmHost) install(ctx context.Context, c *modules.Call) (any, error) {
-	if isTrue(c.Args["refresh"]) {
+	if pydata.IsTrue(c.Args["refresh"]) {
 		if _, err := y.refreshDB(ctx); err != nil {
 			return nil, err
 		}
@@ -292,7 +293,7 @@ func (y *rpmHost) install(ctx context.Context, c *modules.Call) (any, error) {
 		return nil, err
 	}
 	cmpFn := rpmCompare
-	if isTrue(c.Args["ignore_epoch"]) {
+	if pydata.IsTrue(c.Args["ignore_epoch"]) {
 		cmpFn = func(a, b string) int { return rpmCompare(dropEpoch(a), dropEpoch(b)) }
 	}
 	var install, downgrade, reinstall, reinstalled []string
@@ -307,7 +308,7 @@ func (y *rpmHost) install(ctx context.Context, c *modules.Call) (any, error) {
 		}
 		cur := old[t.name]
 		if t.version == "" {
-			if cur != "" && isTrue(c.Args["reinstall"]) {
+			if cur != "" && pydata.IsTrue(c.Args["reinstall"]) {
 				reinstall = append(reinstall, t.name)
 				reinstalled = append(reinstalled, t.name)
 			} else {
@@ -318,7 +319,7 @@ func (y *rpmHost) install(ctx context.Context, c *modules.Call) (any, error) {
 		ver := strings.TrimLeft(t.version, "=")
 		spec := t.name + "-" + ver
 		switch {
-		case cur != "" && isTrue(c.Args["reinstall"]) && cmpFn(ver, cur) == 0:
+		case cur != "" && pydata.IsTrue(c.Args["reinstall"]) && cmpFn(ver, cur) == 0:
 			reinstall = append(reinstall, spec)
 			reinstalled = append(reinstalled, t.name)
 		case cur == "" || cmpFn(ver, cur) >= 0:
@@ -328,10 +329,10 @@ func (y *rpmHost) install(ctx context.Context, c *modules.Call) (any, error) {
 		}
 	}
 	common := []string{"-y"}
-	if isTrue(c.Args["skip_verify"]) {
+	if pydata.IsTrue(c.Args["skip_verify"]) {
 		common = append(common, "--nogpgcheck")
 	}
-	if isTrue(c.Args["downloadonly"]) {
+	if pydata.IsTrue(c.Args["downloadonly"]) {
 		common = append(common, "--downloadonly")
 	}
 	var errs []any
@@ -417,7 +418,7 @@ func (y *rpmHost) remove(ctx context.Context, c *modules.Call) (any, error) {
 }
 
 func (y *rpmHost) upgrade(ctx context.Context, c *modules.Call) (any, error) {
-	if isTrue(c.Args["refresh"]) {
+	if pydata.IsTrue(c.Args["refresh"]) {
 		if _, err := y.refreshDB(ctx); err != nil {
 			return nil, err
 		}
@@ -427,14 +428,14 @@ func (y *rpmHost) upgrade(ctx context.Context, c *modules.Call) (any, error) {
 		return nil, err
 	}
 	args := []string{y.yum, "--quiet", "-y"}
-	if isTrue(c.Args["skip_verify"]) {
+	if pydata.IsTrue(c.Args["skip_verify"]) {
 		args = append(args, "--nogpgcheck")
 	}
-	if !isTrue(c.Args["obsoletes"]) {
+	if !pydata.IsTrue(c.Args["obsoletes"]) {
 		args = append(args, "--obsoletes=0")
 	}
 	verb := "upgrade"
-	if isTrue(c.Args["minimal"]) {
+	if pydata.IsTrue(c.Args["minimal"]) {
 		verb = "upgrade-minimal"
 	}
 	args = append(args, verb)

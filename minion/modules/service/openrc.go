@@ -8,6 +8,7 @@ import (
 
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cmd"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // openrc is Salt's gentoo_service: OpenRC (Gentoo, Alpine), through
@@ -29,7 +30,7 @@ func (o *openrc) specs() []*modules.Spec {
 		{Name: "service.status", Doc: "Return whether a service is running (or with sig, whether a process matches it); for a glob, {name: bool}.",
 			Params: []modules.Param{modules.P("name"), modules.D("sig", nil)},
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if sig := c.Args["sig"]; truthy(sig) {
+				if sig := c.Args["sig"]; pydata.Truthy(sig) {
 					return sigRunning(o.h, pyStr(sig)), nil
 				}
 				return statusAll(ctx, name(c), o.names, o.running)

@@ -94,50 +94,6 @@ func pyStr(v any) string {
 	return fmt.Sprint(v)
 }
 
-// isTrue is salt.utils.data.is_true.
-func isTrue(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return v
-	case int64:
-		return v > 0
-	case int:
-		return v > 0
-	case float64:
-		return v > 0
-	case string:
-		if n, err := strconv.ParseFloat(v, 64); err == nil {
-			return n > 0
-		}
-		return strings.EqualFold(v, "true")
-	case []any:
-		return len(v) > 0
-	case map[string]any:
-		return len(v) > 0
-	}
-	return true
-}
-
-// truthy is Python's bool() of a published value, what Salt's "if sig:"
-// tests.
-func truthy(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return false
-	case string:
-		return v != ""
-	case bool:
-		return v
-	case int64:
-		return v != 0
-	case float64:
-		return v != 0
-	}
-	return isTrue(v)
-}
-
 // runlevels is the "runlevels" keyword: one runlevel or a list of them.
 func runlevels(c *modules.Call) ([]string, bool) {
 	v, ok := c.Extra["runlevels"]

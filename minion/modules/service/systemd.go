@@ -11,6 +11,7 @@ import (
 
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cmd"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // systemd is Salt's systemd_service: units driven through systemctl,
@@ -65,7 +66,7 @@ func (s *systemd) specs() []*modules.Spec {
 				if err := s.checkUnitChanges(ctx, name(c)); err != nil {
 					return nil, err
 				}
-				return ok(s.systemctl(ctx, true, isTrue(c.Args["no_block"]), "", "stop", unitName(name(c))))
+				return ok(s.systemctl(ctx, true, pydata.IsTrue(c.Args["no_block"]), "", "stop", unitName(name(c))))
 			}},
 		strict("restart", false),
 		strict("reload", false),
@@ -115,17 +116,17 @@ func (s *systemd) specs() []*modules.Spec {
 		{Name: "service.masked", Doc: "Return whether a unit is masked (runtime=True: until the next boot).",
 			Params: []modules.Param{modules.P("name"), modules.D("runtime", false), modules.D("root", nil)},
 			Fn: func(_ context.Context, c *modules.Call) (any, error) {
-				return s.masked(name(c), isTrue(c.Args["runtime"]), optStr(c.Args["root"])), nil
+				return s.masked(name(c), pydata.IsTrue(c.Args["runtime"]), optStr(c.Args["root"])), nil
 			}},
 		{Name: "service.mask", Doc: "Mask a unit (runtime=True: until the next boot); return True.",
 			Params: []modules.Param{modules.P("name"), modules.D("runtime", false), modules.D("root", nil)},
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				return true, s.mask(ctx, name(c), true, isTrue(c.Args["runtime"]), optStr(c.Args["root"]))
+				return true, s.mask(ctx, name(c), true, pydata.IsTrue(c.Args["runtime"]), optStr(c.Args["root"]))
 			}},
 		{Name: "service.unmask", Doc: "Unmask a unit (runtime=True: the runtime mask); return True.",
 			Params: []modules.Param{modules.P("name"), modules.D("runtime", false), modules.D("root", nil)},
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				return true, s.mask(ctx, name(c), false, isTrue(c.Args["runtime"]), optStr(c.Args["root"]))
+				return true, s.mask(ctx, name(c), false, pydata.IsTrue(c.Args["runtime"]), optStr(c.Args["root"]))
 			}},
 	}
 }
@@ -295,7 +296,7 @@ func (s *systemd) strictAction(ctx context.Context, c *modules.Call, verb string
 	if err := s.checkUnmask(ctx, c, ""); err != nil {
 		return nil, err
 	}
-	r, err := s.systemctl(ctx, true, isTrue(c.Args["no_block"]), "", verb, unitName(n))
+	r, err := s.systemctl(ctx, true, pydata.IsTrue(c.Args["no_block"]), "", verb, unitName(n))
 	if err != nil {
 		return nil, err
 	}
@@ -306,12 +307,12 @@ func (s *systemd) strictAction(ctx context.Context, c *modules.Call, verb string
 }
 
 func (s *systemd) checkUnmask(ctx context.Context, c *modules.Call, root string) error {
-	if isTrue(c.Args["unmask"]) {
+	if pydata.IsTrue(c.Args["unmask"]) {
 		if err := s.mask(ctx, name(c), false, false, root); err != nil {
 			return err
 		}
 	}
-	if isTrue(c.Args["unmask_runtime"]) {
+	if pydata.IsTrue(c.Args["unmask_runtime"]) {
 		return s.mask(ctx, name(c), false, true, root)
 	}
 	return nil
@@ -469,7 +470,7 @@ func (s *systemd) enable(ctx context.Context, c *modules.Call) (any, error) {
 	if s.isSysv(n, root) {
 		return s.sysvBoot(ctx, n, true)
 	}
-	r, err := s.systemctl(ctx, true, isTrue(c.Args["no_block"]), root, "enable", unitName(n))
+	r, err := s.systemctl(ctx, true, pydata.IsTrue(c.Args["no_block"]), root, "enable", unitName(n))
 	if err != nil {
 		return nil, err
 	}
@@ -487,7 +488,7 @@ func (s *systemd) disable(ctx context.Context, c *modules.Call) (any, error) {
 	if s.isSysv(n, root) {
 		return s.sysvBoot(ctx, n, false)
 	}
-	return ok(s.systemctl(ctx, true, isTrue(c.Args["no_block"]), root, "disable", unitName(n)))
+	return ok(s.systemctl(ctx, true, pydata.IsTrue(c.Args["no_block"]), root, "disable", unitName(n)))
 }
 
 // sysvBoot enables or disables an init script that has no unit, with

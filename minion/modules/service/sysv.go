@@ -7,6 +7,7 @@ import (
 
 	"github.com/brine-project/brine/minion/modules"
 	"github.com/brine-project/brine/minion/modules/cmd"
+	"github.com/brine-project/brine/minion/modules/internal/pydata"
 )
 
 // sysv is Salt's debian_service (and rh_service): init scripts in
@@ -32,7 +33,7 @@ func (s *sysv) specs() []*modules.Spec {
 		{Name: "service.status", Doc: "Return whether a service is running (its script's status exits 0, or with sig, a process matches it); for a glob, {name: bool}.",
 			Params: []modules.Param{modules.P("name"), modules.D("sig", nil)},
 			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if sig := c.Args["sig"]; truthy(sig) {
+				if sig := c.Args["sig"]; pydata.Truthy(sig) {
 					return sigRunning(s.h, pyStr(sig)), nil
 				}
 				return statusAll(ctx, name(c), s.all, s.running)

@@ -136,21 +136,28 @@ func Truthy(v any) bool {
 	return true
 }
 
-// IsTrue is salt.utils.data.is_true: True, a non-zero number, or a string
-// that is "true" in any case or a non-zero integer.
+// IsTrue is salt.utils.data.is_true: a number (or a string int() or
+// float() reads) is true above 0, another string only if it is "true" in
+// any case, anything else as Python's bool().
 func IsTrue(v any) bool {
 	switch x := v.(type) {
-	case bool:
-		return x
-	case int64, int, uint64, float64:
-		return Truthy(x)
+	case int64:
+		return x > 0
+	case int:
+		return x > 0
+	case uint64:
+		return x > 0
+	case float64:
+		return x > 0
 	case string:
-		if n, err := strconv.ParseInt(x, 10, 64); err == nil {
-			return n != 0
+		// Python's float() reads what ParseFloat does, hexadecimal aside.
+		t := strings.TrimSpace(x)
+		if f, err := strconv.ParseFloat(t, 64); err == nil && !strings.Contains(strings.ToLower(t), "0x") {
+			return f > 0
 		}
 		return strings.EqualFold(x, "true")
 	}
-	return false
+	return Truthy(v)
 }
 
 // Int is Python's int(v): integers as they are, floats truncated, bools as

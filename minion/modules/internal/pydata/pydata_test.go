@@ -117,10 +117,16 @@ func TestEqualTruthy(t *testing.T) {
 	if Truthy([]any{}) || !Truthy(map[string]any{"a": nil}) || Truthy(wire.Map{}) {
 		t.Error("Truthy of containers is their length")
 	}
-	for v, want := range map[any]bool{"True": true, "yes": false, "1": true, "0": false, int64(2): true, nil: false} {
+	for v, want := range map[any]bool{
+		"True": true, "yes": false, "1": true, "0": false, int64(2): true, nil: false,
+		int64(-1): false, -0.5: false, "-1": false, "1.5": true, " 2 ": true, "0x10": false, false: false, true: true,
+	} {
 		if IsTrue(v) != want {
 			t.Errorf("IsTrue(%#v) != %v", v, want)
 		}
+	}
+	if !IsTrue([]any{int64(0)}) || IsTrue(map[string]any{}) {
+		t.Error("IsTrue of containers is their truth")
 	}
 }
 
