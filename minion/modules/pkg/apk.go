@@ -16,28 +16,7 @@ type apk struct{ h cmd.Host }
 func newApk(h cmd.Host) *apk { return &apk{h: h} }
 
 func (a *apk) specs() []*modules.Spec {
-	return []*modules.Spec{
-		{Name: "pkg.list_pkgs", Doc: "List the installed packages as {name: version}.",
-			Params: []modules.Param{modules.D("versions_as_list", false)}, VarKw: true,
-			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if pydata.IsTrue(c.Extra["removed"]) || pydata.IsTrue(c.Extra["purge_desired"]) {
-					return map[string]any{}, nil // apk keeps no such packages
-				}
-				l, err := a.listPkgs(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return l.ret(pydata.IsTrue(c.Args["versions_as_list"])), nil
-			}},
-		{Name: "pkg.version", Doc: "Return the installed version of a package, \"\" if it is not installed; of several (or a glob), a dict.",
-			VarArgs: true, VarKw: true,
-			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				l, err := a.listPkgs(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return versionRet(names(c), l, pydata.IsTrue(c.Extra["versions_as_list"])), nil
-			}},
+	return append(installedSpecs("List the installed packages as {name: version}.", a.listPkgs), []*modules.Spec{
 		{Name: "pkg.latest_version", Doc: "Return the version apk would install or upgrade a package to, \"\" if the newest is installed; of several, a dict. Refreshes the index first unless refresh=False.",
 			VarArgs: true, VarKw: true, Fn: a.latestVersion},
 		{Name: "pkg.refresh_db", Doc: "Run apk update; return True.", Fn: func(ctx context.Context, _ *modules.Call) (any, error) { return a.refreshDB(ctx) }},
@@ -83,7 +62,7 @@ func (a *apk) specs() []*modules.Spec {
 		{Name: "pkg.file_list", Doc: "List the files of the packages named.", VarArgs: true, Fn: a.fileDict},
 		{Name: "pkg.file_dict", Doc: "List the files of the packages named, by package.", VarArgs: true, Fn: a.fileDict},
 		{Name: "pkg.owner", Doc: "Return {path: package-version} of the packages owning the files.", VarArgs: true, Fn: a.owner},
-	}
+	}...)
 }
 
 // splitAPK splits "name-version-release" (apk info -v, apk search) into

@@ -408,3 +408,32 @@ func envArg(c *modules.Call) []string {
 	}
 	return out
 }
+
+// installedSpecs are pkg.list_pkgs (documented by listDoc) and pkg.version
+// over list, for a package manager that keeps no record of removed
+// packages: removed=True and purge_desired=True list nothing.
+func installedSpecs(listDoc string, list func(context.Context) (pkgList, error)) []*modules.Spec {
+	return []*modules.Spec{
+		{Name: "pkg.list_pkgs", Doc: listDoc,
+			Params: []modules.Param{modules.D("versions_as_list", false)}, VarKw: true,
+			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
+				if pydata.IsTrue(c.Extra["removed"]) || pydata.IsTrue(c.Extra["purge_desired"]) {
+					return map[string]any{}, nil
+				}
+				l, err := list(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return l.ret(pydata.IsTrue(c.Args["versions_as_list"])), nil
+			}},
+		{Name: "pkg.version", Doc: "Return the installed version of a package, \"\" if it is not installed; of several (or a glob), a dict.",
+			VarArgs: true, VarKw: true,
+			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
+				l, err := list(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return versionRet(names(c), l, pydata.IsTrue(c.Extra["versions_as_list"])), nil
+			}},
+	}
+}

@@ -17,28 +17,7 @@ type opkg struct{ h cmd.Host }
 func newOpkg(h cmd.Host) *opkg { return &opkg{h: h} }
 
 func (o *opkg) specs() []*modules.Spec {
-	return []*modules.Spec{
-		{Name: "pkg.list_pkgs", Doc: "List the installed packages as {name: version}.",
-			Params: []modules.Param{modules.D("versions_as_list", false)}, VarKw: true,
-			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if pydata.IsTrue(c.Extra["removed"]) || pydata.IsTrue(c.Extra["purge_desired"]) {
-					return map[string]any{}, nil
-				}
-				l, err := o.listPkgs(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return l.ret(pydata.IsTrue(c.Args["versions_as_list"])), nil
-			}},
-		{Name: "pkg.version", Doc: "Return the installed version of a package, \"\" if it is not installed; of several (or a glob), a dict.",
-			VarArgs: true, VarKw: true,
-			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				l, err := o.listPkgs(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return versionRet(names(c), l, pydata.IsTrue(c.Extra["versions_as_list"])), nil
-			}},
+	return append(installedSpecs("List the installed packages as {name: version}.", o.listPkgs), []*modules.Spec{
 		{Name: "pkg.latest_version", Doc: "Return the version opkg would install or upgrade a package to, \"\" if the newest is installed; of several, a dict.",
 			VarArgs: true, VarKw: true, Fn: o.latestVersion},
 		{Name: "pkg.refresh_db", Doc: "Run opkg update; return {feed: True or False}.",
@@ -82,7 +61,7 @@ func (o *opkg) specs() []*modules.Spec {
 				}
 				return int64(debCompare(v1, v2)), nil
 			}},
-	}
+	}...)
 }
 
 // fields splits opkg's "name - version[ - more]" lines.

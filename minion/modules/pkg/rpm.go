@@ -31,28 +31,7 @@ var (
 
 func (y *rpmHost) specs() []*modules.Spec {
 	latest := func(ctx context.Context, c *modules.Call) (any, error) { return y.latestVersion(ctx, c, names(c)) }
-	return []*modules.Spec{
-		{Name: "pkg.list_pkgs", Doc: "List the installed packages as {name: version}; a foreign architecture is named name.arch.",
-			Params: []modules.Param{modules.D("versions_as_list", false)}, VarKw: true,
-			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				if pydata.IsTrue(c.Extra["removed"]) || pydata.IsTrue(c.Extra["purge_desired"]) {
-					return map[string]any{}, nil
-				}
-				l, err := y.listPkgs(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return l.ret(pydata.IsTrue(c.Args["versions_as_list"])), nil
-			}},
-		{Name: "pkg.version", Doc: "Return the installed version of a package, \"\" if it is not installed; of several (or a glob), a dict.",
-			VarArgs: true, VarKw: true,
-			Fn: func(ctx context.Context, c *modules.Call) (any, error) {
-				l, err := y.listPkgs(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return versionRet(names(c), l, pydata.IsTrue(c.Extra["versions_as_list"])), nil
-			}},
+	return append(installedSpecs("List the installed packages as {name: version}; a foreign architecture is named name.arch.", y.listPkgs), []*modules.Spec{
 		{Name: "pkg.latest_version", Doc: "Return the newest version available to install or upgrade a package to, \"\" if it is installed; of several, a dict. Refreshes the metadata first unless refresh=False.",
 			VarArgs: true, VarKw: true, Fn: latest},
 		{Name: "pkg.available_version", Doc: "Alias of pkg.latest_version (deprecated).", VarArgs: true, VarKw: true, Fn: latest},
@@ -108,7 +87,7 @@ func (y *rpmHost) specs() []*modules.Spec {
 				}
 				return int64(rpmCompare(v1, v2)), nil
 			}},
-	}
+	}...)
 }
 
 // osarch is the host's rpm architecture (Salt's osarch grain).
